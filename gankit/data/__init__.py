@@ -1,0 +1,16 @@
+"""Datasets: each registered in ``gankit.registry.DATASETS`` with its options dataclass.
+
+``load_dataset(cfg.data)`` returns a :class:`gankit.data.base.Dataset`.
+"""
+from gankit.data.base import Batches, Dataset
+from gankit.registry import DATASETS
+
+from gankit.data import mnist  # noqa: F401,E402  (registers mnist, mnist-binary)
+
+
+def load_dataset(cfg) -> Dataset:
+    """Build the dataset named by ``cfg.name`` (a DataConfig subclass instance)."""
+    return DATASETS.get(cfg.name)(cfg)
+
+
+__all__ = ["Batches", "Dataset", "load_dataset"]

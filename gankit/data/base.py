@@ -1,0 +1,97 @@
+"""In-memory datasets and the batch source the trainer draws from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from gankit.errors import GankitError
+
+
+@dataclass
+class Dataset:
+    """A whole dataset held in memory.
+
+    ``x``: float32 tensor [N, C, H, W] for images (values in ``value_range``) or
+    [N, cells, P+1] one-hot for boards. ``y``: int64 labels [N] (or None).
+    """
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor | None
+    num_classes: int = 0
+    kind: str = "image"  # image | board
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example."""
+        return tuple(self.x.shape[1:])
+
+    def to_uint8(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in ``value_range`` -> uint8 [N, H, W] (gray) or [N, H, W, 3] (colour)."""
+        lo, hi = self.value_range
+        u = ((x.float() - lo) / (hi - lo)).clamp(0, 1).mul(255).round().to(torch.uint8)
+        u = u.permute(0, 2, 3, 1)
+        return u[..., 0] if u.shape[-1] == 1 else u
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in ``value_range`` -> float in [0, 1] (what the metric classifier takes)."""
+        lo, hi = self.value_range
+        return ((x.float() - lo) / (hi - lo)).clamp(0, 1)
+
+
+class Batches:
+    """Random minibatches sliced from in-memory tensors, a fresh permutation each epoch.
+
+    Resumable: ``state_dict`` holds the epoch, the position and the permutation
+    generator's state, so a resumed run sees exactly the same batches.
+    With ``rank``/``world`` each process takes its own slice of every global batch.
+    """
+
+    def __init__(self, data: Dataset, batch_size: int, seed: int, device: torch.device | str = "cpu",
+                 rank: int = 0, world: int = 1):
+        if batch_size * world > len(data):
+            raise GankitError(
+                f"data.batch_size {batch_size} (x{world} processes) is larger than the dataset ({len(data)} examples)"
+            )
+        self.data = data
+        self.batch_size = batch_size
+        self.rank, self.world = rank, world
+        self.device = torch.device(device)
+        self.x = data.x.to(self.device)
+        self.y = data.y.to(self.device) if data.y is not None else None
+        self.gen = torch.Generator().manual_seed(seed)
+        self.epoch = 0
+        self.pos = 0
+        self.perm = torch.randperm(len(data), generator=self.gen)
+
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.world
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next batch (x, y); starts a new epoch (new permutation) when too few remain."""
+        if self.pos + self.global_batch > len(self.perm):
+            self.epoch += 1
+            self.pos = 0
+            self.perm = torch.randperm(len(self.data), generator=self.gen)
+        start = self.pos + self.rank * self.batch_size
+        idx = self.perm[start:start + self.batch_size].to(self.device)
+        self.pos += self.global_batch
+        x = self.x.index_select(0, idx)
+        y = self.y.index_select(0, idx) if self.y is not None else None
+        return x, y
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "perm": self.perm.clone(), "gen": self.gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.pos = int(state["pos"])
+        self.perm = state["perm"].clone()
+        self.gen.set_state(state["gen"])

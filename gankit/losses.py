@@ -1,0 +1,149 @@
+"""GAN objectives (digit-gans.txt 2.1-2.2, practical-gan-guide.txt 2.3 and 5).
+
+Pure loss functions on logits, plus registered ``Objective`` classes that the
+``gan`` model family calls: ``d_loss`` / ``g_loss`` take the discriminator so
+that an objective can add terms needing it (gradient penalty) and
+``after_d_step`` can constrain it (weight clipping).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gankit.registry import OBJECTIVES
+
+
+# ------------------------------------------------------------- pure functions
+def bce_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
+    """-[t log D(x) + (1-t) log(1-D(x))] averaged over real and fake, targets may be tensors."""
+    rt = torch.as_tensor(real_target, dtype=real_logits.dtype, device=real_logits.device)
+    ft = torch.as_tensor(fake_target, dtype=fake_logits.dtype, device=fake_logits.device)
+    return (F.binary_cross_entropy_with_logits(real_logits, rt.expand_as(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, ft.expand_as(fake_logits)))
+
+
+def ns_g_loss(fake_logits):
+    """Non-saturating generator loss: -log D(G(z)) (Goodfellow et al.'s trick)."""
+    return F.softplus(-fake_logits).mean()
+
+
+def minimax_g_loss(fake_logits):
+    """Original minimax generator loss: log(1 - D(G(z))) (digit-gans Algorithm 1, step 4)."""
+    return -F.softplus(fake_logits).mean()
+
+
+def wasserstein_d_loss(real_out, fake_out):
+    """Critic loss E[D(fake)] - E[D(real)] (WGAN, digit-gans 2.1.3)."""
+    return fake_out.mean() - real_out.mean()
+
+
+def wasserstein_g_loss(fake_out):
+    return -fake_out.mean()
+
+
+def gradient_penalty(D, real, fake, y=None, eps=None):
+    """E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = eps*real + (1-eps)*fake, one eps ~ U[0,1] per sample."""
+    if eps is None:
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    out = D(x_hat, y)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norm = grad.flatten(1).norm(2, dim=1)
+    return ((norm - 1) ** 2).mean()
+
+
+def smoothed_targets(n, real_target, fake_target, flip, device, dtype=torch.float32):
+    """Per-sample (real, fake) targets; with probability ``flip`` a sample's two targets swap."""
+    rt = torch.full((n,), real_target, device=device, dtype=dtype)
+    ft = torch.full((n,), fake_target, device=device, dtype=dtype)
+    if flip > 0:
+        swap = torch.rand(n, device=device) < flip
+        rt, ft = torch.where(swap, ft, rt), torch.where(swap, rt, ft)
+    return rt, ft
+
+
+# ------------------------------------------------------------- objectives
+class Objective:
+    """Base: options come from the ``model`` config section of the ``gan`` family."""
+
+    #: True when D outputs an unbounded critic value (a Wasserstein objective)
+    critic = False
+
+    def __init__(self, opts):
+        self.opts = opts
+
+    def d_loss(self, D, real, fake, y=None):
+        raise NotImplementedError
+
+    def g_loss(self, D, fake, y=None):
+        raise NotImplementedError
+
+    def after_d_step(self, D) -> None:
+        pass
+
+
+class _BCEObjective(Objective):
+    """Label smoothing (``smooth_real``: real target 1-s; ``smooth_fake``: fake target s)
+    and label flipping (``flip``: swap a sample's targets with that probability),
+    digit-gans 2.2 and practical-gan-guide 4.1."""
+
+    def d_loss(self, D, real, fake, y=None):
+        o = self.opts
+        real_logits, fake_logits = D(real, y), D(fake, y)
+        rt, ft = smoothed_targets(real.shape[0], 1.0 - o.smooth_real, o.smooth_fake, o.flip,
+                                  real.device, real_logits.dtype)
+        loss = bce_d_loss(real_logits, fake_logits, rt, ft)
+        return loss, {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
+
+
+@OBJECTIVES.register("ns")
+class NonSaturating(_BCEObjective):
+    """Non-saturating GAN: BCE for D, -log D(G(z)) for G."""
+
+    def g_loss(self, D, fake, y=None):
+        return ns_g_loss(D(fake, y)), {}
+
+
+@OBJECTIVES.register("minimax")
+class Minimax(_BCEObjective):
+    """Original minimax GAN: G minimises log(1 - D(G(z)))."""
+
+    def g_loss(self, D, fake, y=None):
+        return minimax_g_loss(D(fake, y)), {}
+
+
+@OBJECTIVES.register("wgan-clip")
+class WGANClip(Objective):
+    """WGAN with weight clipping to [-clip, clip] after each critic step (digit-gans 2.1.3)."""
+
+    critic = True
+
+    def d_loss(self, D, real, fake, y=None):
+        real_out, fake_out = D(real, y), D(fake, y)
+        w = real_out.detach().mean() - fake_out.detach().mean()
+        return wasserstein_d_loss(real_out, fake_out), {"wdist": w}
+
+    def g_loss(self, D, fake, y=None):
+        return wasserstein_g_loss(D(fake, y)), {}
+
+    @torch.no_grad()
+    def after_d_step(self, D) -> None:
+        c = self.opts.clip
+        for p in D.parameters():
+            p.clamp_(-c, c)
+
+
+@OBJECTIVES.register("wgan-gp")
+class WGANGP(Objective):
+    """WGAN-GP: critic loss plus gp_weight * gradient penalty (digit-gans 2.1.4)."""
+
+    critic = True
+
+    def d_loss(self, D, real, fake, y=None):
+        real_out, fake_out = D(real, y), D(fake, y)
+        gp = gradient_penalty(D, real, fake, y)
+        w = real_out.detach().mean() - fake_out.detach().mean()
+        return wasserstein_d_loss(real_out, fake_out) + self.opts.gp_weight * gp, {"wdist": w, "gp": gp.detach()}
+
+    def g_loss(self, D, fake, y=None):
+        return wasserstein_g_loss(D(fake, y)), {}

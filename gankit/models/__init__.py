@@ -1,0 +1,11 @@
+"""Model families, registered by name in ``gankit.registry.MODELS``.
+
+``build_model(cfg, data)`` instantiates ``cfg.model.family``.
+"""
+from gankit.registry import MODELS
+
+from gankit.models import gan  # noqa: E402,F401
+
+
+def build_model(cfg, data):
+    return MODELS.get(cfg.model.family)(cfg, data)

@@ -1,0 +1,75 @@
+"""What every model family provides to the one training loop (``gankit.train.loop``)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.config import Config, OptimConfig
+from gankit.data.base import Batches, Dataset
+
+
+def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """The optimizer of ``optim.g``/``optim.d``; ``lr_decay`` is applied by ``Model.on_step_end``."""
+    params = [p for p in params if p.requires_grad]
+    if cfg.name == "adam":
+        opt = torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
+                               weight_decay=cfg.weight_decay)
+    elif cfg.name == "rmsprop":
+        opt = torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps,
+                                  weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.beta1, weight_decay=cfg.weight_decay)
+    opt.lr_decay = cfg.lr_decay
+    return opt
+
+
+class Model(nn.Module):
+    """A model family: its networks (submodules), optimizers, and one training step.
+
+    The loop calls ``train_step`` once per generator step; the family draws as
+    many batches as it needs from ``batches`` (e.g. n_critic of them). Everything
+    returned by ``train_step`` is logged (scalar tensors; the loop syncs them
+    only every ``train.log_every`` steps).
+    """
+
+    conditional: bool = False
+
+    def __init__(self, cfg: Config, data: Dataset):
+        super().__init__()
+        self.cfg = cfg
+        self.data = data
+
+    # -- training -------------------------------------------------------
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, batches: Batches, step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Schedule hook (e.g. slope annealing); called after each pass over the data."""
+
+    def on_step_end(self, step: int) -> None:
+        """Schedule hook called after every generator step (e.g. learning-rate decay)."""
+        for opt in self.optimizers().values():
+            decay = getattr(opt, "lr_decay", 1.0)
+            if decay != 1.0:
+                for group in opt.param_groups:
+                    group["lr"] *= decay
+
+    def extra_state(self) -> dict:
+        """Schedule state beyond parameters and buffers (saved in checkpoints)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    # -- sampling -------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples in the dataset's space, drawn from the global torch RNG (seed it first)."""
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device

@@ -1,0 +1,102 @@
+"""The ``gan`` family: a generator and a discriminator/critic trained with a registered
+objective (ns, minimax, wgan-clip, wgan-gp; digit-gans.txt 2.1-2.2), n_critic critic
+steps per generator step. DCGAN, FCC-GAN, WGAN-CLIP, WGAN-GP and SNGAN are this
+family with different nets (``net.name``) and objectives (``model.objective``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gankit.config import Config, ModelConfig
+from gankit.data.base import Batches, Dataset
+from gankit.errors import GankitError
+from gankit.models.base import Model, make_optimizer
+from gankit.nets import build_nets
+from gankit.registry import MODELS, OBJECTIVES
+
+
+@dataclass
+class GANConfig(ModelConfig):
+    objective: str = "ns"  # ns | minimax | wgan-clip | wgan-gp
+    smooth_real: float = 0.0  # one-sided label smoothing: real target 1 - smooth_real
+    smooth_fake: float = 0.0  # two-sided: fake target smooth_fake
+    flip: float = 0.0  # probability of swapping a sample's real/fake targets
+    clip: float = 0.01  # wgan-clip weight bound c
+    gp_weight: float = 10.0  # wgan-gp lambda
+    n_critic: int = 1  # D steps per G step
+
+    def validate(self) -> None:
+        OBJECTIVES.entry(self.objective)
+        for key in ("smooth_real", "smooth_fake", "flip"):
+            v = getattr(self, key)
+            if not 0 <= v < 0.5:
+                raise GankitError(f"config key 'model.{key}' must lie in [0, 0.5), got {v}")
+        if self.n_critic < 1:
+            raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
+        if self.clip <= 0 or self.gp_weight < 0:
+            raise GankitError("config keys 'model.clip' must be > 0 and 'model.gp_weight' >= 0")
+
+
+@MODELS.register("gan", options=GANConfig)
+class GAN(Model):
+    """Generator + discriminator with a pluggable objective (digit-gans Algorithm 1)."""
+
+    def __init__(self, cfg: Config, data: Dataset):
+        super().__init__(cfg, data)
+        self.G, self.D = build_nets(cfg.net, data)
+        self.conditional = bool(getattr(cfg.net, "conditional", False))
+        self.objective = OBJECTIVES.get(cfg.model.objective)(cfg.model)
+        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
+        self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
+
+    def optimizers(self):
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    def n_critic(self, step: int) -> int:
+        return self.cfg.model.n_critic
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.net.z_dim, device=self.device)
+
+    def fake_labels(self, n: int) -> torch.Tensor | None:
+        if not self.conditional:
+            return None
+        return torch.randint(0, self.data.num_classes, (n,), device=self.device)
+
+    def d_step(self, real, y) -> dict:
+        with torch.no_grad():
+            fake = self.G(self.noise(real.shape[0]), y)
+        loss, logs = self.objective.d_loss(self.D, real, fake, y)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self.objective.after_d_step(self.D)
+        return {"d_loss": loss.detach(), **logs}
+
+    def g_step(self, n: int) -> dict:
+        y = self.fake_labels(n)
+        self.D.requires_grad_(False)  # no weight gradients for D during the G step
+        try:
+            loss, logs = self.objective.g_loss(self.D, self.G(self.noise(n), y), y)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+        finally:
+            self.D.requires_grad_(True)
+        return {"g_loss": loss.detach(), **logs}
+
+    def train_step(self, batches: Batches, step: int) -> dict:
+        logs = {}
+        for _ in range(self.n_critic(step)):
+            real, y = batches.next()
+            logs = self.d_step(real, y if self.conditional else None)
+        logs.update(self.g_step(batches.batch_size))
+        return logs
+
+    @torch.no_grad()
+    def generate(self, n, labels=None):
+        if self.conditional and labels is None:
+            labels = torch.arange(n, device=self.device) % self.data.num_classes
+        return self.G(self.noise(n), labels if self.conditional else None)

@@ -1,0 +1,19 @@
+"""Network pairs, registered by name in ``gankit.registry.NETS``.
+
+A net entry is ``builder(cfg_net, data) -> (G, D)`` where ``G.forward(z, y=None)``
+returns a batch in the dataset's space and ``D.forward(x, y=None)`` returns one
+logit (or critic value) per example, shape [N]. ``y`` is the int64 class label
+for conditional nets and is ignored otherwise.
+"""
+from gankit.registry import NETS
+
+
+def build_nets(cfg_net, data):
+    return NETS.get(cfg_net.name)(cfg_net, data)
+
+
+def count_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+from gankit.nets import digit  # noqa: E402,F401  (digit-gans.txt appendix tables)
