@@ -1,0 +1,34 @@
+"""Sample metrics: ``evaluate`` picks the scorer for the dataset's kind.
+
+Images: IS/FID/class coverage on gankit's own digit classifier
+(:mod:`gankit.metrics.images`). Boards: :mod:`gankit.metrics.boards`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gankit.data.base import Dataset
+from gankit.errors import GankitError
+
+
+def default_cache_dir() -> Path:
+    """Where trained metric classifiers are cached: ``$GANKIT_CACHE`` or ``runs/.cache``."""
+    return Path(os.environ.get("GANKIT_CACHE", "runs/.cache"))
+
+
+def evaluate(dataset: Dataset, samples, labels=None, cache_dir: Path | str | None = None) -> dict:
+    """Metrics of generated ``samples`` (in the dataset's value range) as a JSON-serialisable dict."""
+    if dataset.kind == "image":
+        from gankit.metrics.images import image_metrics
+
+        return image_metrics(dataset, samples, labels=labels,
+                             cache_dir=default_cache_dir() if cache_dir is None else Path(cache_dir))
+    if dataset.kind == "board":
+        from gankit.metrics.boards import board_metrics
+
+        return board_metrics(dataset, samples)
+    raise GankitError(f"no metrics for dataset kind '{dataset.kind}' (dataset '{dataset.name}')")
+
+
+__all__ = ["default_cache_dir", "evaluate"]
