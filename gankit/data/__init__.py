@@ -6,6 +6,8 @@ from gankit.data.base import Batches, Dataset
 from gankit.registry import DATASETS
 
 from gankit.data import mnist  # noqa: F401,E402  (registers mnist, mnist-binary)
+from gankit.data import svhn  # noqa: F401,E402
+from gankit.data import cifar10  # noqa: F401,E402
 
 
 def load_dataset(cfg) -> Dataset:
