@@ -68,6 +68,7 @@ class Batches:
         self.gen = torch.Generator().manual_seed(seed)
         self.epoch = 0
         self.pos = 0
+        self.drawn = 0  # real examples handed out by this process (for images/s)
         self.perm = torch.randperm(len(data), generator=self.gen)
 
     @property
@@ -83,6 +84,7 @@ class Batches:
         start = self.pos + self.rank * self.batch_size
         idx = self.perm[start:start + self.batch_size].to(self.device)
         self.pos += self.global_batch
+        self.drawn += self.batch_size
         x = self.x.index_select(0, idx)
         y = self.y.index_select(0, idx) if self.y is not None else None
         return x, y

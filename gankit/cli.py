@@ -1,0 +1,244 @@
+"""The ``gankit`` command line. The only module that prints.
+
+Every user error (``GankitError``) becomes one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from gankit.errors import GankitError
+
+
+# ------------------------------------------------------------------ helpers
+def _open_out(path: Path, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise GankitError(f"output file {path} already exists; pass --overwrite to replace it")
+    if not path.parent.exists():
+        raise GankitError(f"output directory {path.parent} does not exist")
+    return path
+
+
+def _parse_labels(args, model, n: int):
+    import torch
+
+    if args.labels is None and args.label is None:
+        if not model.conditional:
+            return None
+        return torch.arange(n) % model.data.num_classes  # balanced by default
+    if not model.conditional:
+        raise GankitError("--label/--labels given but this run's model is not conditional")
+    try:
+        if args.label is not None:
+            values = [int(args.label)] * n
+        else:
+            values = [int(v) for v in args.labels.split(",") if v.strip()]
+    except ValueError:
+        raise GankitError("--labels must be comma-separated integers, e.g. 3,3,7") from None
+    if not values:
+        raise GankitError("--labels is empty")
+    bad = [v for v in values if not 0 <= v < model.data.num_classes]
+    if bad:
+        raise GankitError(f"label {bad[0]} is outside 0..{model.data.num_classes - 1}")
+    reps = -(-n // len(values))
+    return torch.tensor((values * reps)[:n])
+
+
+# ------------------------------------------------------------------ commands
+def cmd_list(args) -> int:
+    from gankit.config import preset_names, read_preset
+    from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES, load_all
+
+    load_all()
+    show_all = not (args.presets or args.nets or args.datasets or args.objectives or args.families)
+    if show_all or args.presets:
+        print("presets:")
+        for name in preset_names():
+            raw = read_preset(name)
+            print(f"  {name:28s} {raw.get('model', {}).get('family', 'gan'):10s} net={raw.get('net', {}).get('name', '?')} data={raw.get('data', {}).get('name', 'mnist')}")
+    if show_all or args.nets:
+        from gankit.nets import describe
+
+        print("nets:")
+        for row in describe():
+            print(f"  {row['name']:22s} G {row['g_params']:>10,d}  D {row['d_params']:>10,d}  {row['input_shape']}  {row['doc']}")
+    if show_all or args.datasets:
+        print("datasets:")
+        for name in DATASETS.names():
+            print(f"  {name:22s} {DATASETS.entry(name).doc}")
+    if show_all or args.objectives:
+        print("objectives:")
+        for name in OBJECTIVES.names():
+            print(f"  {name:22s} {OBJECTIVES.entry(name).doc}")
+    if show_all or args.families:
+        print("model families:")
+        for name in MODELS.names():
+            print(f"  {name:22s} {MODELS.entry(name).doc}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from gankit.config import load_config
+    from gankit.train.loop import train
+    from gankit.train.rundir import default_run_dir
+    from gankit.train.run import read_run_config
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        cfg = read_run_config(run_dir)
+        if args.preset and args.preset != cfg.preset:
+            raise GankitError(f"run {run_dir} was made with preset '{cfg.preset}', not '{args.preset}'")
+        if args.overrides:
+            from gankit.config import apply_overrides, build_config
+
+            cfg = build_config(apply_overrides(cfg.to_dict(), args.overrides), cfg.preset)
+            (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    else:
+        if not args.preset:
+            raise GankitError("name a preset (see `gankit list --presets`) or pass --resume RUN")
+        cfg = load_config(args.preset, args.overrides)
+        run_dir = Path(args.out) if args.out else default_run_dir(args.preset)
+
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.train.steps, desc=cfg.preset, unit="step", dynamic_ncols=True)
+
+    def progress(p) -> None:
+        if bar is None:
+            return
+        bar.n = p.step
+        shown = {k: f"{v:.3g}" for k, v in list(p.losses.items())[:4]}
+        bar.set_postfix(**shown, img_s=f"{p.images_per_s:.0f}")
+        bar.refresh()
+
+    try:
+        result = train(cfg, run_dir, overwrite=args.overwrite, resume=bool(args.resume), progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {k: v for k, v in result.items() if k != "class_hist"}
+    print(json.dumps(summary))
+    print(f"run directory: {run_dir}")
+    print(f"  samples: {run_dir / 'samples'}   curves: {run_dir / 'loss.png'}   metrics: {run_dir / 'metrics.jsonl'}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from gankit.train.loop import generate_seeded
+    from gankit.train.run import open_run
+
+    run = open_run(Path(args.run))
+    model = run.model
+    if args.n <= 0:
+        raise GankitError(f"--n must be > 0, got {args.n}")
+    labels = _parse_labels(args, model, args.n)
+    out = _open_out(Path(args.out), args.overwrite) if args.out else None
+    png = _open_out(Path(args.png), args.overwrite) if args.png else None
+    samples = generate_seeded(model, args.n, args.seed, labels)
+    to_npz = getattr(model, "to_npz", None)
+    arrays = to_npz(samples) if to_npz is not None else {"images": run.data.to_uint8(samples).numpy()}
+    if labels is not None:
+        arrays["labels"] = labels.numpy().astype(np.int64)
+    if out is not None:
+        with open(out, "wb") as fh:
+            np.savez(fh, **arrays)
+        print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
+    if png is not None:
+        from gankit.train.loop import render
+        from gankit.report.grid import save_grid
+
+        images = render(model, samples[: min(args.n, 100)])
+        if images is None:
+            raise GankitError("this run's samples are not images; use --show to print them")
+        save_grid(images, png, nrow=model.data.num_classes if model.conditional and labels is not None and args.labels is None and args.label is None else None)
+        print(f"wrote {png}")
+    if args.show:
+        show = getattr(model, "render_text", None)
+        if show is None:
+            raise GankitError("--show prints board samples; this run's samples are images (use --png)")
+        print(show(samples[: args.show]))
+    if out is None and png is None and not args.show:
+        raise GankitError("nothing to write: pass --out FILE.npz, --png FILE.png or --show K")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from gankit.train.loop import evaluate_model
+    from gankit.train.run import open_run
+
+    run = open_run(Path(args.run))
+    n = args.n or run.cfg.train.eval_samples
+    metrics = evaluate_model(run.model, n)
+    print(json.dumps({"run": str(run.dir), "step": run.step, **metrics}))
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gankit", description="Train, sample, evaluate and compare GANs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("list", help="presets, nets, datasets, objectives, model families")
+    for flag in ("presets", "nets", "datasets", "objectives", "families"):
+        s.add_argument(f"--{flag}", action="store_true")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("train", help="train a preset: gankit train PRESET [key=value ...]")
+    s.add_argument("preset", nargs="?", help="preset name (gankit list --presets) or a YAML file")
+    s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=2000 optim.g.lr=2e-4")
+    s.add_argument("--out", help="run directory (default runs/<preset>/<timestamp>)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("run")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", help="write an .npz (images uint8, labels for conditional runs)")
+    s.add_argument("--png", help="write a sample grid PNG")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--label", type=int, help="conditional runs: one class for every sample")
+    s.add_argument("--labels", help="conditional runs: comma-separated classes, repeated to --n")
+    s.add_argument("--show", type=int, default=0, metavar="K", help="print K samples as text (board runs)")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("eval", help="print one JSON line of metrics for a run")
+    s.add_argument("run")
+    s.add_argument("--n", type=int, default=0, help="number of samples (default train.eval_samples)")
+    s.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except GankitError as exc:
+        print(f"gankit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

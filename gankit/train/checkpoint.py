@@ -1,0 +1,104 @@
+"""Checkpoints: everything needed to resume, written atomically, the last N kept.
+
+Files are plain ``torch.save`` dicts of tensors and Python scalars/lists, so they
+load with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit.errors import GankitError
+
+log = logging.getLogger("gankit")
+
+
+def rng_state() -> dict:
+    """torch, CUDA, numpy and Python RNG states in weights_only-loadable form."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save to a temporary file, fsync, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    try:  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+class Checkpoints:
+    """``DIR/step_NNNNNNNN.pt`` files; ``load_latest`` falls back past corrupt ones."""
+
+    def __init__(self, directory: Path, keep: int = 3):
+        self.dir = Path(directory)
+        self.keep = keep
+
+    def paths(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(self.dir.glob("step_*.pt"))
+
+    def save(self, state: dict, step: int) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / f"step_{step:08d}.pt"
+        atomic_save(state, path)
+        for old in self.paths()[:-self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def load_latest(self, map_location="cpu") -> dict | None:
+        """The newest readable checkpoint; a corrupt newer one is skipped with a warning."""
+        for path in reversed(self.paths()):
+            try:
+                state = load_checkpoint(path, map_location)
+            except GankitError as exc:
+                log.warning("warning: %s; using the previous checkpoint", exc)
+                continue
+            state["_path"] = str(path)
+            return state
+        return None
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated/corrupt files
+        raise GankitError(f"checkpoint {path} is corrupt or truncated ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or "model" not in state or "step" not in state:
+        raise GankitError(f"checkpoint {path} is not a gankit checkpoint")
+    return state

@@ -1,0 +1,63 @@
+"""What a run writes as it trains: ``losses.csv``, ``metrics.jsonl`` and TensorBoard events."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+
+class RunLog:
+    def __init__(self, run_dir: Path, tensorboard: bool = True):
+        self.dir = Path(run_dir)
+        self.losses_path = self.dir / "losses.csv"
+        self.metrics_path = self.dir / "metrics.jsonl"
+        self.columns: list[str] | None = None
+        if self.losses_path.is_file():  # resuming: keep the existing header
+            with open(self.losses_path, newline="") as fh:
+                header = next(csv.reader(fh), None)
+            self.columns = header[1:] if header else None
+        self.tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(log_dir=str(self.dir / "tb"))
+            except Exception:  # tensorboard missing or broken: CSV/JSONL still hold everything
+                self.tb = None
+
+    def losses(self, step: int, values: dict[str, float]) -> None:
+        new = self.columns is None
+        if new:
+            self.columns = sorted(values)
+        with open(self.losses_path, "a", newline="") as fh:
+            writer = csv.writer(fh)
+            if new:
+                writer.writerow(["step", *self.columns])
+            writer.writerow([step, *(_fmt(values.get(c)) for c in self.columns)])
+        if self.tb is not None:
+            for key, value in values.items():
+                self.tb.add_scalar(f"loss/{key}", value, step)
+
+    def metrics(self, step: int, values: dict) -> None:
+        with open(self.metrics_path, "a") as fh:
+            fh.write(json.dumps({"step": step, **values}) + "\n")
+        if self.tb is not None:
+            for key, value in values.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                    self.tb.add_scalar(f"metrics/{key}", value, step)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def read_metrics(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

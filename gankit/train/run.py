@@ -1,0 +1,54 @@
+"""Open a finished (or interrupted) run: its config, data and latest model weights."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from gankit.config import Config, build_config
+from gankit.data import Dataset, load_dataset
+from gankit.errors import GankitError
+from gankit.models import build_model
+from gankit.models.base import Model
+from gankit.train.checkpoint import Checkpoints
+from gankit.train.loop import restore, select_device
+
+
+@dataclass
+class Run:
+    dir: Path
+    cfg: Config
+    data: Dataset
+    model: Model
+    step: int
+
+
+def read_run_config(run_dir: Path) -> Config:
+    run_dir = Path(run_dir)
+    path = run_dir / "config.yaml"
+    if not run_dir.is_dir():
+        raise GankitError(f"run directory not found: {run_dir}")
+    if not path.is_file():
+        raise GankitError(f"{run_dir} is not a gankit run (no config.yaml)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError:
+        raise GankitError(f"{path} is not valid YAML") from None
+    if not isinstance(raw, dict):
+        raise GankitError(f"{path} is not a gankit config")
+    return build_config(raw, str(raw.get("preset", run_dir.name)))
+
+
+def open_run(run_dir: Path, device: str = "cpu") -> Run:
+    """Config, dataset and the model restored from the newest readable checkpoint."""
+    run_dir = Path(run_dir)
+    cfg = read_run_config(run_dir)
+    state = Checkpoints(run_dir / "checkpoints").load_latest(device)
+    if state is None:
+        raise GankitError(f"run {run_dir} has no checkpoint yet (nothing to sample or evaluate)")
+    data = load_dataset(cfg.data)
+    model = build_model(cfg, data).to(select_device(device))
+    restore(model, None, state)
+    model.eval()
+    return Run(run_dir, cfg, data, model, int(state["step"]))
