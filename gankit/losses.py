@@ -95,6 +95,11 @@ class _BCEObjective(Objective):
         loss = bce_d_loss(real_logits, fake_logits, rt, ft)
         return loss, {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
 
+    def d_fake_loss(self, D, fake, y=None):
+        """BCE of fakes alone against the fake target (the experience-replay step, guide 4.2)."""
+        logits = D(fake, y)
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, self.opts.smooth_fake))
+
 
 @OBJECTIVES.register("ns")
 class NonSaturating(_BCEObjective):

@@ -26,6 +26,15 @@ class GANConfig(ModelConfig):
     clip: float = 0.01  # wgan-clip weight bound c
     gp_weight: float = 10.0  # wgan-gp lambda
     n_critic: int = 1  # D steps per G step
+    # adaptive critic schedule (practical-gan-guide 5.3.1): critic_boost D steps for the first
+    # critic_boost_first generator steps and every critic_boost_every-th step; 0 = off
+    critic_boost: int = 0
+    critic_boost_first: int = 100
+    critic_boost_every: int = 500
+    # experience replay (practical-gan-guide 4.2): one random fake per D batch goes to a buffer;
+    # when it holds replay_size images, D takes an extra step on them as fakes and it empties.
+    replay: bool = False
+    replay_size: int = 0  # 0 = examples // batch size: one image from every batch of an epoch
 
     def validate(self) -> None:
         OBJECTIVES.entry(self.objective)
@@ -37,6 +46,13 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         if self.clip <= 0 or self.gp_weight < 0:
             raise GankitError("config keys 'model.clip' must be > 0 and 'model.gp_weight' >= 0")
+        for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
+            if getattr(self, key) < 0:
+                raise GankitError(f"config key 'model.{key}' must be >= 0, got {getattr(self, key)}")
+        if self.replay and OBJECTIVES.get(self.objective).critic:
+            raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{self.objective}'")
+        if self.replay_size == 1:
+            raise GankitError("config key 'model.replay_size' must be 0 (automatic) or >= 2")
 
 
 @MODELS.register("gan", options=GANConfig)
@@ -50,12 +66,22 @@ class GAN(Model):
         self.objective = OBJECTIVES.get(cfg.model.objective)(cfg.model)
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
+        m = cfg.model
+        self.replay_size = m.replay_size or max(2, len(data) // cfg.data.batch_size)
+        self.replay_x: list[torch.Tensor] = []
+        self.replay_y: list[torch.Tensor] = []
+        self.last_replay_loss = torch.zeros(())
 
     def optimizers(self):
         return {"g": self.opt_g, "d": self.opt_d}
 
     def n_critic(self, step: int) -> int:
-        return self.cfg.model.n_critic
+        """D steps before generator step ``step`` (0-based), with the adaptive schedule (5.3.1)."""
+        m = self.cfg.model
+        if m.critic_boost and (step < m.critic_boost_first
+                               or (m.critic_boost_every and step % m.critic_boost_every == 0)):
+            return m.critic_boost
+        return m.n_critic
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.net.z_dim, device=self.device)
@@ -73,7 +99,32 @@ class GAN(Model):
         loss.backward()
         self.opt_d.step()
         self.objective.after_d_step(self.D)
-        return {"d_loss": loss.detach(), **logs}
+        logs = {"d_loss": loss.detach(), **logs}
+        if self.cfg.model.replay:
+            self.remember(fake, y)
+            if len(self.replay_x) >= self.replay_size:
+                self.last_replay_loss = self.replay_step()
+            logs["d_replay"] = self.last_replay_loss
+        return logs
+
+    def remember(self, fake, y) -> None:
+        """Experience replay (4.2): keep one randomly picked fake of this batch."""
+        i = int(torch.randint(fake.shape[0], ()))
+        self.replay_x.append(fake[i].detach())
+        if y is not None:
+            self.replay_y.append(y[i])
+
+    def replay_step(self) -> torch.Tensor:
+        """One D step on the buffered past fakes (as fakes), then the buffer starts over."""
+        x = torch.stack(self.replay_x)
+        y = torch.stack(self.replay_y) if self.replay_y else None
+        self.replay_x, self.replay_y = [], []
+        loss = self.objective.d_fake_loss(self.D, x, y)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self.objective.after_d_step(self.D)
+        return loss.detach()
 
     def g_step(self, n: int) -> dict:
         y = self.fake_labels(n)
@@ -94,6 +145,18 @@ class GAN(Model):
             logs = self.d_step(real, y if self.conditional else None)
         logs.update(self.g_step(batches.batch_size))
         return logs
+
+    def extra_state(self) -> dict:
+        if not self.replay_x:
+            return {}
+        state = {"replay_x": torch.stack(self.replay_x).cpu()}
+        if self.replay_y:
+            state["replay_y"] = torch.stack(self.replay_y).cpu()
+        return state
+
+    def load_extra_state(self, state: dict) -> None:
+        self.replay_x = list(state["replay_x"].to(self.device)) if "replay_x" in state else []
+        self.replay_y = list(state["replay_y"].to(self.device)) if "replay_y" in state else []
 
     @torch.no_grad()
     def generate(self, n, labels=None):

@@ -17,3 +17,4 @@ def count_params(module) -> int:
 
 
 from gankit.nets import digit  # noqa: E402,F401  (digit-gans.txt appendix tables)
+from gankit.nets import guide  # noqa: E402,F401  (practical-gan-guide.txt 3.1.7, 3.3, 5.5)

@@ -1,0 +1,1 @@
+"""Reusable network layers (no dependency on models, training or the CLI)."""

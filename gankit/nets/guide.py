@@ -1,0 +1,220 @@
+"""The nets of practical-gan-guide.txt: its DCGAN (3.1.7), conditional DCGAN (2.7, 3.3)
+and conditional WGAN-GP critic (5.1.2, 5.5, 5.6), for 32x32x3 and the 28x28x1 analogue.
+
+``guide-dcgan`` generator: [z, one-hot c] -> Dense 4w*s*s, BN, ReLU -> transposed convs
+(stride 2, BN, ReLU) doubling the size up to the image -> conv to the image channels,
+tanh. The table writes stride 2 for the last layer too but its output shape (32, 32, 3)
+needs stride 1, which is what we use. 32x32 starts at s=4 (three upsamplings, 4w, 2w, w
+channels: 256, 128, 64 for w=64 as in the table); 28x28 starts at s=7 (two, 2w and w).
+
+``guide-dcgan`` discriminator: three stride-2 convs (w, 2w, 4w; BN; LeakyReLU 0.2), then
+- unconditional, no minibatch discrimination: one linear output (the table's 4x4 valid conv);
+- conditional: flattened features ++ one-hot c -> Dense 256, LeakyReLU -> Dense 1 (3.3.1);
+- ``mbd``: Dense 256 -> minibatch discrimination (B, C) -> Dense 256 -> Dense 1 (4.3; dense
+  layers before and after gave the guide its best results).
+``vbn`` replaces the generator's batch norms by virtual batch norm (4.4) with a reference
+batch of noise drawn once at construction; in a conditional net the reference batch takes
+the current labels ("using the current labels with the same noise").
+
+``guide-wgan``: the same generator; the critic gets the label as constant one-hot image
+channels at its input (5.5), LayerNorm instead of BatchNorm (5.1.2) and a linear output
+(no sigmoid: a Wasserstein critic is unbounded).
+
+``kernel`` (3, 4 or 5) sets every convolution's kernel size (3.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gankit.config import NetConfig
+from gankit.data.base import Dataset
+from gankit.errors import GankitError
+from gankit.layers.minibatch import MinibatchDiscrimination
+from gankit.layers.vbn import VirtualBatchNorm, reference_pass
+from gankit.registry import NETS
+
+
+@dataclass
+class GuideNetConfig(NetConfig):
+    name: str = "guide-dcgan"
+    conditional: bool = False  # feed the class label to G and D (2.7, 3.3, 5.5)
+    kernel: int = 5  # kernel size of every convolution (3.2)
+    width: int = 64  # channels of the widest-resolution layer; the guide's tables use 64
+    dense: int = 256  # width of the discriminator's dense layers (conditional / mbd head)
+    mbd: bool = False  # minibatch discrimination between the dense layers (4.3)
+    mbd_b: int = 128  # B: number of minibatch kernels (features added)
+    mbd_c: int = 5  # C: dimension of each kernel
+    vbn: bool = False  # virtual batch norm in the generator (4.4)
+    vbn_ref: int = 64  # size of the fixed reference batch
+
+    def validate(self) -> None:
+        if not 2 <= self.kernel <= 7:
+            raise GankitError(f"config key 'net.kernel' must lie in 2..7, got {self.kernel}")
+        for key in ("width", "dense", "mbd_b", "mbd_c", "vbn_ref"):
+            if getattr(self, key) < 1:
+                raise GankitError(f"config key 'net.{key}' must be >= 1, got {getattr(self, key)}")
+        if self.name == "guide-wgan" and self.mbd:
+            raise GankitError("config key 'net.mbd' is not available with the guide-wgan critic")
+
+
+def one_hot(y: torch.Tensor, num_classes: int, dtype=torch.float32) -> torch.Tensor:
+    return F.one_hot(y.long(), num_classes).to(dtype)
+
+
+def label_channels(y: torch.Tensor, num_classes: int, height: int, width: int, dtype=torch.float32):
+    """[N] labels -> [N, K, H, W]: channel k all ones where y = k, zeros elsewhere (5.5)."""
+    return one_hot(y, num_classes, dtype)[:, :, None, None].expand(-1, -1, height, width)
+
+
+def _start_size(size: int) -> tuple[int, int]:
+    """(s, u): the generator starts at s x s and doubles u times to reach ``size``."""
+    for u in range(1, 8):
+        s = size // 2 ** u
+        if size % 2 ** u == 0 and 3 <= s <= 7:
+            return s, u
+    raise GankitError(f"guide nets need square images of size s*2^u with s in 3..7 (e.g. 28, 32), got {size}")
+
+
+def _conv_t(cin: int, cout: int, k: int) -> nn.ConvTranspose2d:
+    """Stride-2 transposed convolution that exactly doubles the spatial size for k = 3, 4, 5, ..."""
+    pad = (k - 1) // 2
+    return nn.ConvTranspose2d(cin, cout, k, stride=2, padding=pad, output_padding=(k % 2), bias=False)
+
+
+def _same_conv(cin: int, cout: int, k: int) -> nn.Module:
+    """Stride-1 convolution keeping the size (even kernels pad one more on the right/bottom)."""
+    if k % 2:
+        return nn.Conv2d(cin, cout, k, padding=k // 2)
+    return nn.Sequential(nn.ZeroPad2d((k // 2 - 1, k // 2, k // 2 - 1, k // 2)), nn.Conv2d(cin, cout, k))
+
+
+def _check_labels(y, conditional: bool, who: str):
+    if conditional and y is None:
+        raise GankitError(f"the conditional {who} needs class labels")
+
+
+class GuideGenerator(nn.Module):
+    """[z (, c)] -> image in [-1, 1] (3.1.7 / 3.3.1)."""
+
+    def __init__(self, cfg: GuideNetConfig, data: Dataset):
+        super().__init__()
+        c, h, w = data.shape
+        if h != w:
+            raise GankitError(f"guide nets need square images, got {h}x{w}")
+        self.conditional, self.num_classes, self.vbn = cfg.conditional, data.num_classes, cfg.vbn
+        s, u = _start_size(h)
+        k, wd = cfg.kernel, cfg.width
+        chans = [wd * 2 ** (u - 1 - i) for i in range(u)]  # 32x32: 4w, 2w, w; 28x28: 2w, w
+        c0 = 4 * wd
+        self.start = (c0, s)
+        norm = VirtualBatchNorm if cfg.vbn else nn.BatchNorm2d
+        self.fc = nn.Linear(cfg.z_dim + (data.num_classes if cfg.conditional else 0), c0 * s * s, bias=False)
+        self.fc_norm = norm(c0)
+        blocks, cin = [], c0
+        for cout in chans:
+            blocks += [_conv_t(cin, cout, k), norm(cout), nn.ReLU(True)]
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.out = _same_conv(cin, c, k)
+        if cfg.vbn:
+            self.register_buffer("ref_z", torch.randn(cfg.vbn_ref, cfg.z_dim))
+
+    def _net(self, z, y):
+        if self.conditional:
+            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], dim=1)
+        c0, s = self.start
+        x = F.relu(self.fc_norm(self.fc(z).view(-1, c0, s, s)))
+        return torch.tanh(self.out(self.blocks(x)))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        _check_labels(y, self.conditional, "generator")
+        if self.vbn:
+            ref_y = None
+            if self.conditional:  # the reference noise with the current labels (4.4)
+                ref_y = y[torch.arange(self.ref_z.shape[0], device=y.device) % y.shape[0]]
+            with reference_pass(self):
+                self._net(self.ref_z, ref_y)
+        return self._net(z, y)
+
+
+def _conv_stack(cin: int, width: int, k: int, norm) -> nn.Sequential:
+    layers = []
+    for cout in (width, 2 * width, 4 * width):
+        layers += [nn.Conv2d(cin, cout, k, stride=2, padding=(k - 1) // 2), norm(cout), nn.LeakyReLU(0.2, True)]
+        cin = cout
+    return nn.Sequential(*layers)
+
+
+class GuideDiscriminator(nn.Module):
+    """Strided convs with BN and LeakyReLU, then the (conditional / mbd) dense head (3.1.7, 3.3.1, 4.3)."""
+
+    def __init__(self, cfg: GuideNetConfig, data: Dataset):
+        super().__init__()
+        c, h, w = data.shape
+        self.conditional, self.num_classes = cfg.conditional, data.num_classes
+        self.convs = _conv_stack(c, cfg.width, cfg.kernel, nn.BatchNorm2d)
+        with torch.no_grad():
+            flat = self.convs.eval()(torch.zeros(1, c, h, w)).numel()
+        self.convs.train()
+        if not cfg.conditional and not cfg.mbd:
+            self.head = nn.Linear(flat, 1)
+        else:
+            cin = flat + (data.num_classes if cfg.conditional else 0)
+            layers = [nn.Linear(cin, cfg.dense), nn.LeakyReLU(0.2, True)]
+            if cfg.mbd:
+                mbd = MinibatchDiscrimination(cfg.dense, cfg.mbd_b, cfg.mbd_c)
+                layers += [mbd, nn.Linear(mbd.out_features, cfg.dense), nn.LeakyReLU(0.2, True)]
+            self.head = nn.Sequential(*layers, nn.Linear(cfg.dense, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        _check_labels(y, self.conditional, "discriminator")
+        f = self.convs(x).flatten(1)
+        if self.conditional:
+            f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
+        return self.head(f).squeeze(1)
+
+
+class GuideCritic(nn.Module):
+    """WGAN-GP critic: label channels at the input, LayerNorm, linear output (5.1.2, 5.5, 5.6)."""
+
+    def __init__(self, cfg: GuideNetConfig, data: Dataset):
+        super().__init__()
+        c, h, w = data.shape
+        self.conditional, self.num_classes = cfg.conditional, data.num_classes
+        cin = c + (data.num_classes if cfg.conditional else 0)
+        # GroupNorm with one group = LayerNorm over (C, H, W) of each sample, per-channel affine
+        self.convs = _conv_stack(cin, cfg.width, cfg.kernel, lambda ch: nn.GroupNorm(1, ch))
+        with torch.no_grad():
+            flat = self.convs(torch.zeros(1, cin, h, w)).numel()
+        self.head = nn.Linear(flat, 1)  # the table's final 4x4 valid convolution
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        _check_labels(y, self.conditional, "critic")
+        if self.conditional:
+            x = torch.cat([x, label_channels(y, self.num_classes, x.shape[2], x.shape[3], x.dtype)], dim=1)
+        return self.head(self.convs(x).flatten(1)).squeeze(1)
+
+
+def _check_data(cfg: GuideNetConfig, data: Dataset) -> None:
+    if data.kind != "image" or len(data.shape) != 3:
+        raise GankitError(f"net '{cfg.name}' needs an image dataset, got '{data.name}' ({data.kind})")
+    if cfg.conditional and (data.y is None or data.num_classes < 2):
+        raise GankitError(f"net.conditional=true needs a labelled dataset; '{data.name}' has no classes")
+
+
+@NETS.register("guide-dcgan", options=GuideNetConfig)
+def guide_dcgan(cfg: GuideNetConfig, data: Dataset):
+    """The guide's (conditional) DCGAN, kernel 3/4/5, optional minibatch discrimination and VBN."""
+    _check_data(cfg, data)
+    return GuideGenerator(cfg, data), GuideDiscriminator(cfg, data)
+
+
+@NETS.register("guide-wgan", options=GuideNetConfig)
+def guide_wgan(cfg: GuideNetConfig, data: Dataset):
+    """The guide's (conditional) WGAN-GP pair: label channels and LayerNorm in the critic."""
+    _check_data(cfg, data)
+    return GuideGenerator(cfg, data), GuideCritic(cfg, data)
