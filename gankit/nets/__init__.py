@@ -17,4 +17,7 @@ def count_params(module) -> int:
 
 
 from gankit.nets import digit  # noqa: E402,F401  (digit-gans.txt appendix tables)
+from gankit.nets import dwgan  # noqa: E402,F401  (dwgan.txt Figure 1, appendix B)
+from gankit.nets import binarygan  # noqa: E402,F401  (binarygan.txt Tables 1-4)
+from gankit.nets import sae  # noqa: E402,F401  (symbolic-autoencoder.txt section 4)
 from gankit.nets import guide  # noqa: E402,F401  (practical-gan-guide.txt 3.1.7, 3.3, 5.5)
