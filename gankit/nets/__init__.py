@@ -16,6 +16,35 @@ def count_params(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def describe() -> list[dict]:
+    """One dict per registered net (``gankit list --nets``): name, g_params, d_params,
+    input_shape, doc.
+
+    A builder that carries ``input_shape`` (one example's shape; ``data_kind`` too
+    when not 'image') is built with its default options on a zero dataset of
+    that shape to count parameters; other nets report None for the counts.
+    """
+    import torch
+
+    from gankit.config import NetConfig, build_dataclass
+    from gankit.data.base import Dataset
+
+    rows = []
+    for name in NETS.names():
+        entry = NETS.entry(name)
+        shape = getattr(entry.obj, "input_shape", None)
+        g_params = d_params = None
+        if shape is not None:
+            data = Dataset("example", torch.zeros(2, *shape), torch.zeros(2, dtype=torch.long), num_classes=10,
+                           kind=getattr(entry.obj, "data_kind", "image"))
+            cfg = build_dataclass(entry.options or NetConfig, {"name": name}, "net")
+            G, D = entry.obj(cfg, data)
+            g_params, d_params = count_params(G), count_params(D)
+        rows.append({"name": name, "g_params": g_params, "d_params": d_params,
+                     "input_shape": tuple(shape) if shape is not None else None, "doc": entry.doc})
+    return rows
+
+
 from gankit.nets import digit  # noqa: E402,F401  (digit-gans.txt appendix tables)
 from gankit.nets import dwgan  # noqa: E402,F401  (dwgan.txt Figure 1, appendix B)
 from gankit.nets import binarygan  # noqa: E402,F401  (binarygan.txt Tables 1-4)
