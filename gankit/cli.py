@@ -181,6 +181,47 @@ def cmd_eval(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ symbolic autoencoder
+def cmd_encode(args) -> int:
+    from gankit.experiments.sae import encode_run
+
+    out = _open_out(Path(args.out), args.overwrite)
+    arrays = encode_run(Path(args.run), args.unit)
+    with open(out, "wb") as fh:
+        np.savez(fh, **arrays)
+    print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
+    return 0
+
+
+def cmd_probe(args) -> int:
+    from gankit.experiments.sae import probe_run
+
+    def progress(p) -> None:
+        print(f"baseline dcgan: step {p.step}", file=sys.stderr, flush=True)
+
+    result = probe_run(Path(args.run), args.labels_per_class, args.seed, args.classifier, args.unit,
+                       dcgan=not args.no_dcgan, dcgan_run=Path(args.dcgan) if args.dcgan else None,
+                       progress=None if args.quiet else progress)
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from gankit.experiments.sae import reconstruction_report
+
+    png = _open_out(Path(args.png), args.overwrite) if args.png else None
+    print(json.dumps(reconstruction_report(Path(args.run), png, cols=args.cols, blocks=args.blocks, seed=args.seed)))
+    return 0
+
+
+def cmd_sphere(args) -> int:
+    from gankit.experiments.sae import sphere_plot
+
+    png = _open_out(Path(args.png), args.overwrite)
+    print(json.dumps(sphere_plot(Path(args.run), png, n=args.n, seed=args.seed)))
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
@@ -223,6 +264,41 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run")
     s.add_argument("--n", type=int, default=0, help="number of samples (default train.eval_samples)")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("encode", help="symbolic autoencoder: symbols of the whole training set to .npz")
+    s.add_argument("run")
+    s.add_argument("--out", required=True, help="output .npz (symbols float32 [N, m], labels int64 [N])")
+    s.add_argument("--unit", type=int, default=1, choices=(0, 1), help="encoder unit (default 1, the generalizing one)")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_encode)
+
+    s = sub.add_parser("probe", help="symbolic autoencoder: few-label probe vs raw pixels and DCGAN features")
+    s.add_argument("run")
+    s.add_argument("--labels-per-class", type=int, default=10)
+    s.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn")
+    s.add_argument("--classifier", default="logreg", choices=("logreg", "knn"))
+    s.add_argument("--unit", type=int, default=1, choices=(0, 1), help="encoder unit (default 1, the generalizing one)")
+    s.add_argument("--dcgan", metavar="RUN", help="use this trained gan run as the DCGAN baseline (default: train RUN/baseline-dcgan once)")
+    s.add_argument("--no-dcgan", action="store_true", help="skip the DCGAN baseline")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_probe)
+
+    s = sub.add_parser("reconstruct", help="symbolic autoencoder: reconstruction grid and class agreement")
+    s.add_argument("run")
+    s.add_argument("--png", help="grid: rows of real images, G(D_0(x)), G(D_1(x))")
+    s.add_argument("--cols", type=int, default=10)
+    s.add_argument("--blocks", type=int, default=3)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_reconstruct)
+
+    s = sub.add_parser("sphere", help="symbolic autoencoder (m=3): figure 6, symbols on S^2 by digit")
+    s.add_argument("run")
+    s.add_argument("--png", required=True)
+    s.add_argument("--n", type=int, default=2000, help="number of training images to plot")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_sphere)
     return p
 
 

@@ -62,6 +62,17 @@ def smoothed_targets(n, real_target, fake_target, flip, device, dtype=torch.floa
     return rt, ft
 
 
+def half_angle_bce(x, p, eps=1e-4):
+    """h(x, p) = -p log((1+x)/2) - (1-p) log((1-x)/2) on cosines x (symbolic-autoencoder.txt 3.5).
+
+    Sigmoid cross entropy on the squared half angle cos^2(theta/2) = (1+x)/2:
+    target p=1 pulls two symbols together, p=0 pushes them apart. x is clamped to
+    [-1+eps, 1-eps] so that the log stays finite (e.g. a symbol with itself).
+    """
+    x = x.clamp(-1.0 + eps, 1.0 - eps)
+    return -p * torch.log((1 + x) / 2) - (1 - p) * torch.log((1 - x) / 2)
+
+
 # ------------------------------------------------------------- objectives
 class Objective:
     """Base: options come from the ``model`` config section of the ``gan`` family."""

@@ -1,0 +1,235 @@
+"""Using a trained symbolic autoencoder (symbolic-autoencoder.txt sections 3.1, 3.5.1, 5).
+
+- ``encode_run``: every training image's symbol from one unit (``gankit encode``).
+- ``probe_run``: the semi-supervised test the paper leaves as its next step (section 5):
+  a classifier fit on ``per_class`` labelled symbols per class, scored on all other
+  images, against the same probe on raw pixels and on the penultimate features of a
+  DCGAN discriminator trained through the core loop for the same budget (``gankit probe``).
+- ``reconstruction_report``: real images above G(D_0(x)) and G(D_1(x)), and the share of
+  reconstructions the gankit digit classifier puts in their input's class (``gankit reconstruct``).
+- ``sphere_plot``: figure 6 for m = 3, a Lambert azimuthal equal-area projection of both
+  units' symbols centred on the generalizing unit's mean direction, coloured by digit
+  (``gankit sphere``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gankit.errors import GankitError
+from gankit.metrics.probe import probe_accuracy
+from gankit.models.sae import GENERALIZING
+
+BASELINE_PRESET = "sae-baseline-dcgan"
+BASELINE_DIR = "baseline-dcgan"  # under the SAE run directory
+
+
+def open_sae_run(run_dir: Path):
+    from gankit.train.run import open_run
+
+    run = open_run(Path(run_dir))
+    if run.cfg.model.family != "sae":
+        raise GankitError(f"run {run_dir} is a '{run.cfg.model.family}' run, not a symbolic autoencoder ('sae')")
+    return run
+
+
+def _check_unit(unit: int) -> int:
+    if unit not in (0, 1):
+        raise GankitError(f"--unit must be 0 or 1, got {unit}")
+    return unit
+
+
+# ------------------------------------------------------------------ encode
+def encode_run(run_dir: Path, unit: int = GENERALIZING) -> dict[str, np.ndarray]:
+    """``symbols`` float32 [N, m] (unit ``unit``) and ``labels`` int64 [N] of the whole training set."""
+    run = open_sae_run(run_dir)
+    symbols = run.model.encode(run.data.x, _check_unit(unit)).cpu().numpy().astype(np.float32)
+    labels = run.data.y.cpu().numpy().astype(np.int64) if run.data.y is not None \
+        else np.full(len(symbols), -1, np.int64)
+    return {"symbols": symbols, "labels": labels}
+
+
+# ------------------------------------------------------------------ probe
+def penultimate_features(D: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """The input of D's last linear/conv layer (its penultimate features), flattened, in eval mode."""
+    last = [m for m in D.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.Conv1d))]
+    if not last:
+        raise GankitError("the baseline discriminator has no linear or conv layer to take features from")
+    captured: list[torch.Tensor] = []
+    handle = last[-1].register_forward_pre_hook(lambda mod, inp: captured.append(inp[0].flatten(1).cpu()))
+    was = D.training
+    D.eval()
+    try:
+        with torch.no_grad():
+            device = next(D.parameters()).device
+            for i in range(0, len(x), batch_size):
+                D(x[i:i + batch_size].to(device))
+    finally:
+        handle.remove()
+        D.train(was)
+    return torch.cat(captured)
+
+
+def baseline_budget(cfg) -> list[str]:
+    """Overrides giving the DCGAN baseline the SAE run's budget: steps, seconds, batch, threads, seed."""
+    t = cfg.train
+    out = [f"train.steps={t.steps}", f"data.batch_size={cfg.data.batch_size}", f"train.seed={t.seed}",
+           f"data.root={cfg.data.root if cfg.data.root is not None else 'null'}"]
+    out.append(f"train.seconds={t.seconds if t.seconds is not None else 'null'}")
+    if t.threads:
+        out.append(f"train.threads={t.threads}")
+    return out
+
+
+def baseline_dcgan(run_dir: Path, cfg, dcgan_run: Path | None = None, progress=None) -> Path:
+    """The DCGAN baseline's run: ``dcgan_run`` if given, else ``RUN/baseline-dcgan`` (trained once, reused)."""
+    from gankit.config import load_config
+    from gankit.train.checkpoint import Checkpoints
+    from gankit.train.loop import train
+
+    if dcgan_run is not None:
+        return Path(dcgan_run)
+    out = Path(run_dir) / BASELINE_DIR
+    if Checkpoints(out / "checkpoints").paths():
+        return out
+    train(load_config(BASELINE_PRESET, baseline_budget(cfg)), out, overwrite=True, progress=progress)
+    return out
+
+
+def probe_run(run_dir: Path, per_class: int = 10, seed: int = 0, classifier: str = "logreg",
+              unit: int = GENERALIZING, dcgan: bool = True, dcgan_run: Path | None = None,
+              progress=None) -> dict:
+    """Few-label probe accuracies on the SAE symbols and on the two baselines (one dict)."""
+    from gankit.train.run import open_run
+
+    run = open_sae_run(run_dir)
+    data = run.data
+    if data.y is None:
+        raise GankitError(f"dataset '{data.name}' has no labels to probe with")
+    labels = data.y.cpu()
+    out = {"run": str(run.dir), "step": run.step, "labels_per_class": per_class, "seed": seed,
+           "classifier": classifier, "n_labelled": per_class * int(labels.unique().numel()),
+           "n_scored": len(labels) - per_class * int(labels.unique().numel()), "unit": _check_unit(unit)}
+    out["sae"] = probe_accuracy(run.model.encode(data.x, unit), labels, per_class, seed, classifier)
+    out["sae_other_unit"] = probe_accuracy(run.model.encode(data.x, 1 - unit), labels, per_class, seed, classifier)
+    out["pixels"] = probe_accuracy(data.x, labels, per_class, seed, classifier)
+    if dcgan:
+        base_dir = baseline_dcgan(run.dir, run.cfg, dcgan_run, progress)
+        base = open_run(base_dir)
+        if tuple(base.data.shape) != tuple(data.shape) or len(base.data) != len(data):
+            raise GankitError(f"baseline run {base_dir} was trained on other data than {run.dir}")
+        feats = penultimate_features(base.model.D, data.x)
+        out["dcgan"] = probe_accuracy(feats, labels, per_class, seed, classifier)
+        out["dcgan_run"] = str(base_dir)
+        out["dcgan_step"] = base.step
+        out["dcgan_feature_dim"] = int(feats.shape[1])
+    return out
+
+
+# ------------------------------------------------------------------ reconstructions
+def reconstruction_agreement(model, x: torch.Tensor, y: torch.Tensor, unit: int, cache_dir=None) -> float:
+    """Share of G(D_unit(x)) that the gankit digit classifier assigns to y (the input's class)."""
+    from gankit.metrics import default_cache_dir
+    from gankit.metrics.classifier import get_classifier
+
+    clf = get_classifier(model.data, default_cache_dir() if cache_dir is None else cache_dir)
+    recon = model.decode(model.encode(x, unit)).cpu()
+    probs, _ = clf.run(model.data.to_unit(recon))
+    return float((probs.argmax(1) == y.cpu().numpy()).mean())
+
+
+def reconstruction_report(run_dir: Path, png: Path | None = None, cols: int = 10, blocks: int = 3,
+                          seed: int = 0) -> dict:
+    """Agreement of both units' reconstructions over the whole training set; optional grid PNG.
+
+    The grid has ``blocks`` groups of three rows: ``cols`` random real images, then
+    G(D_0(image)), then G(D_1(image)).
+    """
+    run = open_sae_run(run_dir)
+    model, data = run.model, run.data
+    if data.y is None:
+        raise GankitError(f"dataset '{data.name}' has no labels to check reconstructions against")
+    out = {"run": str(run.dir), "step": run.step, "n": len(data)}
+    for unit in (0, 1):
+        out[f"agreement_unit{unit}"] = reconstruction_agreement(model, data.x, data.y, unit)
+    if png is not None:
+        from gankit.report.grid import save_grid
+
+        if cols < 1 or blocks < 1:
+            raise GankitError("--cols and --blocks must be >= 1")
+        gen = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(len(data), generator=gen)[: cols * blocks]
+        real = data.x[idx]
+        rows = []
+        for b in range(blocks):
+            part = real[b * cols:(b + 1) * cols]
+            rows += [part] + [model.decode(model.encode(part, u)).cpu() for u in (0, 1)]
+        out["png"] = str(save_grid(data.to_uint8(torch.cat(rows)), png, nrow=cols))
+    return out
+
+
+# ------------------------------------------------------------------ sphere plot
+def lambert_azimuthal(points: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Lambert azimuthal equal-area projection of unit vectors [N, 3] about ``center``.
+
+    A point at angle theta from the centre lands at radius 2 sin(theta/2) in the
+    direction of its tangent-plane component; the antipode maps onto the circle of radius 2.
+    """
+    c = center / np.linalg.norm(center)
+    helper = np.eye(3)[np.argmin(np.abs(c))]
+    e1 = np.cross(c, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(c, e1)
+    z = np.clip(points @ c, -1.0, 1.0)
+    scale = np.sqrt(2.0 / np.maximum(1.0 + z, 1e-12))
+    return np.stack([points @ e1 * scale, points @ e2 * scale], axis=1)
+
+
+def sphere_plot(run_dir: Path, png: Path, n: int = 2000, seed: int = 0) -> dict:
+    """Figure 6: both units' symbols of ``n`` training images on S^2, projected, coloured by digit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = open_sae_run(run_dir)
+    model, data = run.model, run.data
+    m = run.cfg.net.z_dim
+    if m != 3:
+        raise GankitError(f"the sphere plot needs symbols on S^2 (net.z_dim=3); run {run.dir} has m={m}")
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(data), generator=gen)[: min(n, len(data))]
+    x = data.x[idx]
+    y = data.y[idx].numpy() if data.y is not None else np.zeros(len(idx), np.int64)
+    sym = {u: model.encode(x, u).cpu().double().numpy() for u in (0, 1)}
+    center = sym[GENERALIZING].mean(0)
+    if np.linalg.norm(center) < 1e-8:
+        center = np.array([0.0, 0.0, 1.0])
+    fig, ax = plt.subplots(figsize=(7, 7))
+    cmap = plt.get_cmap("tab10")
+    styles = {GENERALIZING: dict(marker="o", s=6, alpha=0.7), 1 - GENERALIZING: dict(marker="x", s=10, alpha=0.5)}
+    for u in (1 - GENERALIZING, GENERALIZING):
+        xy = lambert_azimuthal(sym[u], center)
+        ax.scatter(xy[:, 0], xy[:, 1], c=[cmap(int(k) % 10) for k in y], linewidths=0.6, **styles[u])
+    ax.add_patch(plt.Circle((0, 0), 2.0, fill=False, color="0.6", lw=0.8))
+    handles = [plt.Line2D([], [], ls="", marker="o", color=cmap(k), label=str(k)) for k in range(10)]
+    handles += [plt.Line2D([], [], ls="", marker="o", color="k", label=f"unit {GENERALIZING} (generalizing)"),
+                plt.Line2D([], [], ls="", marker="x", color="k", label=f"unit {1 - GENERALIZING} (diversifying)")]
+    ax.legend(handles=handles, loc="upper right", fontsize=7, ncol=2)
+    ax.set_xlim(-2.05, 2.05)
+    ax.set_ylim(-2.05, 2.05)
+    ax.set_aspect("equal")
+    ax.set_title(f"SAE symbols on S^2 (Lambert azimuthal, centred on unit {GENERALIZING}'s mean), step {run.step}")
+    png = Path(png)
+    try:
+        png.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(png, dpi=120)
+    except OSError as exc:
+        raise GankitError(f"cannot write {png}: {exc}") from None
+    finally:
+        plt.close(fig)
+    spread = {f"mean_cos_to_center_unit{u}": float((sym[u] @ (center / np.linalg.norm(center))).mean()) for u in (0, 1)}
+    return {"run": str(run.dir), "step": run.step, "n": int(len(idx)), "png": str(png), **spread}
