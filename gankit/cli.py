@@ -222,6 +222,21 @@ def cmd_sphere(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ experiments
+def cmd_experiment_dwgan(args) -> int:
+    from gankit.experiments.dwgan import run_experiment
+
+    out = Path(args.out) if args.out else Path("runs") / f"dwgan-vs-wgan-{args.board}"
+
+    def progress(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    print(json.dumps(run_experiment(args.board, out, args.overrides, retrain=args.retrain,
+                                    threshold=args.threshold, protocol=args.protocol, progress=progress)))
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
@@ -299,6 +314,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(func=cmd_sphere)
+
+    s = sub.add_parser("experiment", help="paper experiments that train several runs and compare them")
+    exp = s.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
+    e = exp.add_parser("dwgan", help="DWGAN vs WGAN on tic-tac-toe: train both, plot the four metrics on shared axes")
+    e.add_argument("board", choices=("3x3-2p", "5x5-8p"))
+    e.add_argument("overrides", nargs="*", help="overrides for both presets, e.g. train.steps=500")
+    e.add_argument("--out", help="directory of the two runs and the plot (default runs/dwgan-vs-wgan-BOARD)")
+    e.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
+    e.add_argument("--threshold", type=float, default=90.0, help="report the first step with %% valid >= this")
+    e.add_argument("--protocol", choices=("fixed", "fresh"), default="fixed",
+                   help="fixed: 100 samples of one fixed noise batch (the paper's); fresh: train.eval_samples")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_experiment_dwgan)
     return p
 
 
