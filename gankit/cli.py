@@ -237,6 +237,20 @@ def cmd_experiment_dwgan(args) -> int:
     return 0
 
 
+def cmd_experiment_binarygan(args) -> int:
+    from gankit.experiments.binarygan import run_experiment
+
+    def progress(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    result = run_experiment(Path(args.out), args.budget, args.overrides, only=args.only, retrain=args.retrain,
+                            eval_samples=args.eval_samples, progress=progress)
+    print((Path(result["out"]) / "metrics.md").read_text())
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
@@ -327,6 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fixed: 100 samples of one fixed noise batch (the paper's); fresh: train.eval_samples")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_experiment_dwgan)
+    e = exp.add_parser("binarygan", help="BinaryGAN sections 4.3-4.6: DBN/SBN, real-valued, objectives, MLP/CNN at one budget")
+    e.add_argument("overrides", nargs="*", help="overrides for every run, e.g. train.threads=1")
+    e.add_argument("--budget", default="600s", help="total training time, split equally among the runs (600s, 10m, 1h)")
+    e.add_argument("--only", help="comma-separated comparisons to run (4.3,4.4,4.5,4.6; default all)")
+    e.add_argument("--out", default="runs/binarygan-experiments", help="directory of the runs, figures and tables")
+    e.add_argument("--eval-samples", type=int, default=2000, help="samples per metric row (default 2000)")
+    e.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_experiment_binarygan)
     return p
 
 

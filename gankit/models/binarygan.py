@@ -70,6 +70,7 @@ class BinaryGAN(GAN):
         if not hasattr(self.G, "preactivated"):
             raise GankitError(f"net '{cfg.net.name}' has no output neurons for binarygan (use binarygan-mlp or binarygan-cnn)")
         self.binary = bool(self.neurons())
+        self.post = cfg.model.post  # the real-valued model's binarization at sampling time
         self.slope = float(cfg.model.slope_start)
         self._apply_slope()
 
@@ -105,18 +106,18 @@ class BinaryGAN(GAN):
 
     @torch.no_grad()
     def generate(self, n, labels=None, post: str | None = None):
-        """``n`` samples in {0, 1}; the real-valued model binarizes with ``post`` (default ``model.post``)."""
+        """``n`` samples in {0, 1}; the real-valued model binarizes with ``post`` (default ``self.post``)."""
         out = self.G(self.noise(n))
         if self.binary:
             return out
-        return binarize(out, post or self.cfg.model.post)
+        return binarize(out, post or self.post)
 
     @torch.no_grad()
     def generate_with_preactivations(self, n: int, post: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(binary samples, preactivated outputs sigma(slope*x)) from the same noise (Figure 3)."""
         out, pre = self.raw(self.noise(n))
         if not self.binary:
-            out = binarize(out, post or self.cfg.model.post)
+            out = binarize(out, post or self.post)
         return out, pre
 
     @torch.no_grad()
