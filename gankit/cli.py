@@ -67,7 +67,8 @@ def cmd_list(args) -> int:
 
         print("nets:")
         for row in describe():
-            print(f"  {row['name']:22s} G {row['g_params']:>10,d}  D {row['d_params']:>10,d}  {row['input_shape']}  {row['doc']}")
+            g, d = ("-" if n is None else f"{n:,d}" for n in (row["g_params"], row["d_params"]))
+            print(f"  {row['name']:22s} G {g:>10s}  D {d:>10s}  {row['input_shape'] or ''}  {row['doc']}")
     if show_all or args.datasets:
         print("datasets:")
         for name in DATASETS.names():
