@@ -238,6 +238,28 @@ def cmd_experiment_dwgan(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    import time
+
+    from gankit.report.compare import compare, metric_table, parse_budget
+
+    budget = parse_budget(args.budget)
+    out = Path(args.out) if args.out else Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def on_start(preset: str, i: int, n: int) -> None:
+        if not args.quiet:
+            print(f"[{i + 1}/{n}] training {preset} for {budget} (seed {args.seed})", file=sys.stderr, flush=True)
+
+    entries = compare(args.presets, budget, out, seed=args.seed, overrides=args.set or [],
+                      overwrite=args.overwrite, on_start=on_start)
+    header, rows = metric_table(entries)
+    print(" | ".join(header))
+    for row in rows:
+        print(" | ".join(row))
+    print(f"report: {out / 'report.html'}  {out / 'report.md'}")
+    return 0
+
+
 def cmd_experiment_binarygan(args) -> int:
     from gankit.experiments.binarygan import run_experiment
 
@@ -329,6 +351,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(func=cmd_sphere)
+
+    s = sub.add_parser("compare", help="train presets for the same budget and seed; side-by-side report")
+    s.add_argument("presets", nargs="+", help="preset names (or YAML files)")
+    s.add_argument("--budget", default="300s", help="per preset: 300s, 5m, 1h or 2000steps (default 300s)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override for every preset (repeatable)")
+    s.add_argument("--out", help="report directory (default runs/compare-<timestamp>)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("experiment", help="paper experiments that train several runs and compare them")
     exp = s.add_subparsers(dest="experiment", required=True, parser_class=_Parser)

@@ -10,6 +10,8 @@ channels: 256, 128, 64 for w=64 as in the table); 28x28 starts at s=7 (two, 2w a
 ``guide-dcgan`` discriminator: three stride-2 convs (w, 2w, 4w; BN; LeakyReLU 0.2), then
 - unconditional, no minibatch discrimination: one linear output (the table's 4x4 valid conv);
 - conditional: flattened features ++ one-hot c -> Dense 256, LeakyReLU -> Dense 1 (3.3.1);
+  ``cond_dense`` > 0 first squeezes the features through a small dense layer ("concatenate the
+  condition to a poor neural layer, with a few neurons", 2.7);
 - ``mbd``: Dense 256 -> minibatch discrimination (B, C) -> Dense 256 -> Dense 1 (4.3; dense
   layers before and after gave the guide its best results).
 ``vbn`` replaces the generator's batch norms by virtual batch norm (4.4) with a reference
@@ -45,6 +47,9 @@ class GuideNetConfig(NetConfig):
     kernel: int = 5  # kernel size of every convolution (3.2)
     width: int = 64  # channels of the widest-resolution layer; the guide's tables use 64
     dense: int = 256  # width of the discriminator's dense layers (conditional / mbd head)
+    # 2.7: concatenate the label to "a poor layer, with a few neurons" so that it is not drowned
+    # out (class leakage): >0 squeezes the flattened conv features to this many first; 0 = 3.3.1 table
+    cond_dense: int = 0
     mbd: bool = False  # minibatch discrimination between the dense layers (4.3)
     mbd_b: int = 128  # B: number of minibatch kernels (features added)
     mbd_c: int = 5  # C: dimension of each kernel
@@ -54,6 +59,8 @@ class GuideNetConfig(NetConfig):
     def validate(self) -> None:
         if not 2 <= self.kernel <= 7:
             raise GankitError(f"config key 'net.kernel' must lie in 2..7, got {self.kernel}")
+        if self.cond_dense < 0:
+            raise GankitError(f"config key 'net.cond_dense' must be >= 0, got {self.cond_dense}")
         for key in ("width", "dense", "mbd_b", "mbd_c", "vbn_ref"):
             if getattr(self, key) < 1:
                 raise GankitError(f"config key 'net.{key}' must be >= 1, got {getattr(self, key)}")
@@ -160,6 +167,10 @@ class GuideDiscriminator(nn.Module):
         with torch.no_grad():
             flat = self.convs.eval()(torch.zeros(1, c, h, w)).numel()
         self.convs.train()
+        self.squeeze = nn.Identity()
+        if cfg.conditional and cfg.cond_dense:
+            self.squeeze = nn.Sequential(nn.Linear(flat, cfg.cond_dense), nn.LeakyReLU(0.2, True))
+            flat = cfg.cond_dense
         if not cfg.conditional and not cfg.mbd:
             self.head = nn.Linear(flat, 1)
         else:
@@ -172,7 +183,7 @@ class GuideDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(y, self.conditional, "discriminator")
-        f = self.convs(x).flatten(1)
+        f = self.squeeze(self.convs(x).flatten(1))
         if self.conditional:
             f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
         return self.head(f).squeeze(1)

@@ -1,0 +1,156 @@
+"""practical-gan-guide.txt: minibatch discrimination, VBN, conditioning, the adaptive critic
+schedule and the section-4 tricks, each against a hand computation."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gankit.config import load_config
+from gankit.data.base import Batches, Dataset
+from gankit.errors import GankitError
+from gankit.layers.minibatch import MinibatchDiscrimination
+from gankit.layers.vbn import VirtualBatchNorm, reference_pass
+from gankit.models import build_model
+from gankit.nets.guide import label_channels
+
+
+def tiny_data(n=64, shape=(1, 28, 28)):
+    g = torch.Generator().manual_seed(0)
+    return Dataset("mnist", torch.rand(n, *shape, generator=g) * 2 - 1, torch.arange(n) % 10, num_classes=10)
+
+
+def tiny_model(preset, *overrides, data=None):
+    cfg = load_config(preset, ["net.width=4", "net.dense=16", "data.batch_size=8", *overrides])
+    torch.manual_seed(0)
+    return build_model(cfg, data or tiny_data())
+
+
+def test_minibatch_discrimination_matches_hand_computation():
+    layer = MinibatchDiscrimination(2, num_kernels=2, kernel_dim=2)
+    with torch.no_grad():  # M_i = f_i @ T, viewed as B=2 rows of C=2
+        layer.T.copy_(torch.tensor([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, -1.0]]))
+    f = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    # M rows: sample 0: b1=(0,0) b2=(0,0); sample 1: b1=(1,0) b2=(2,0); sample 2: b1=(0,2) b2=(0,-2)
+    # L1 distances b1: d01=1 d02=2 d12=3; b2: d01=2 d02=2 d12=4; o_ib = sum_j exp(-d_ij) (d_ii=0)
+    e = math.exp
+    expected_o = torch.tensor([
+        [1 + e(-1) + e(-2), 1 + e(-2) + e(-2)],
+        [e(-1) + 1 + e(-3), e(-2) + 1 + e(-4)],
+        [e(-2) + e(-3) + 1, e(-2) + e(-4) + 1],
+    ])
+    out = layer(f)
+    assert out.shape == (3, 4) and layer.out_features == 4
+    assert torch.equal(out[:, :2], f)
+    assert torch.allclose(out[:, 2:], expected_o, atol=1e-6)
+
+
+def test_vbn_normalises_reference_batch_and_uses_the_union():
+    torch.manual_seed(0)
+    vbn = VirtualBatchNorm(3)
+    ref = torch.randn(16, 3, 4, 4) * 2.5 + 4.0
+    with reference_pass(vbn):
+        out = vbn(ref)
+    assert torch.allclose(out.mean((0, 2, 3)), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(out.var((0, 2, 3), unbiased=False), torch.ones(3), atol=1e-3)
+    cur = torch.randn(8, 3, 4, 4) - 3.0
+    union = torch.cat([ref, cur])
+    mu, var = union.mean((0, 2, 3), keepdim=True), union.var((0, 2, 3), unbiased=False, keepdim=True)
+    assert torch.allclose(vbn(cur), (cur - mu) / torch.sqrt(var + vbn.eps), atol=1e-5)
+    with pytest.raises(RuntimeError):
+        VirtualBatchNorm(3)(cur)  # no reference pass yet
+
+
+def test_vbn_generator_keeps_its_reference_noise():
+    model = tiny_model("cdcgan-mnist-vbn")
+    ref = model.G.ref_z.clone()
+    model.train_step(Batches(model.data, 8, 0), 0)
+    assert torch.equal(model.G.ref_z, ref) and "G.ref_z" in model.state_dict()
+
+
+def test_label_channels_and_conditional_shapes():
+    # the guide's 5.5 example: label [0, 0, 1, 0] on a 2x2 image -> channels 0, 0, ones, 0
+    ch = label_channels(torch.tensor([2]), 4, 2, 2)
+    assert ch.shape == (1, 4, 2, 2)
+    assert torch.equal(ch[0, 2], torch.ones(2, 2)) and ch[0, [0, 1, 3]].abs().sum() == 0
+    data = tiny_data(shape=(3, 32, 32))
+    wgan = tiny_model("cwgangp-mnist", data=data)
+    assert wgan.D.convs[0].in_channels == 3 + 10  # c + m channels at the critic input
+    dcgan = tiny_model("cdcgan-mnist", data=data)
+    assert dcgan.G.fc.in_features == 100 + 10  # z ++ one-hot c
+    z, y = torch.randn(5, 100), torch.arange(5)
+    x = dcgan.G(z, y)
+    assert x.shape == (5, 3, 32, 32)
+    assert dcgan.D(x, y).shape == (5,) and wgan.D(x, y).shape == (5,)
+    with pytest.raises(GankitError):
+        dcgan.G(z)  # a conditional generator without labels
+
+
+def test_adaptive_critic_schedule():
+    model = tiny_model("cwgangp-mnist", "model.n_critic=5", "model.critic_boost=100",
+                       "model.critic_boost_first=100", "model.critic_boost_every=500")
+    seq = [model.n_critic(s) for s in range(1201)]
+    boosted = [s for s, k in enumerate(seq) if k == 100]
+    assert boosted == list(range(100)) + [500, 1000]
+    assert set(seq) == {5, 100}
+
+
+def _d_loss_with_logits(model, real_logit, fake_logit, n=20000):
+    """The objective's D loss for a discriminator that outputs fixed logits."""
+    D = lambda x, y=None: torch.full((x.shape[0],), real_logit if x[0, 0] > 0 else fake_logit)  # noqa: E731
+    real, fake = torch.ones(n, 1), -torch.ones(n, 1)
+    return model.objective.d_loss(D, real, fake)[0].item()
+
+
+def bce(logit, target):
+    return F.binary_cross_entropy_with_logits(torch.tensor(logit), torch.tensor(target)).item()
+
+
+def test_label_smoothing_and_noisy_labels_change_targets():
+    lr, lf = 1.3, -0.7
+    plain = tiny_model("cdcgan-mnist")
+    assert _d_loss_with_logits(plain, lr, lf) == pytest.approx(bce(lr, 1.0) + bce(lf, 0.0), rel=1e-5)
+    one = tiny_model("cdcgan-mnist-smooth1")  # 4.1: real target alpha = 0.9
+    assert _d_loss_with_logits(one, lr, lf) == pytest.approx(bce(lr, 0.9) + bce(lf, 0.0), rel=1e-5)
+    two = tiny_model("cdcgan-mnist-smooth2")  # and fake target beta = 0.1
+    assert _d_loss_with_logits(two, lr, lf) == pytest.approx(bce(lr, 0.9) + bce(lf, 0.1), rel=1e-5)
+    noisy = tiny_model("cdcgan-mnist-noisy")  # 4.5: ~5% of the images get the other side's label
+    p = noisy.cfg.model.flip
+    torch.manual_seed(1)
+    expected = (1 - p) * (bce(lr, 1.0) + bce(lf, 0.0)) + p * (bce(lr, 0.0) + bce(lf, 1.0))
+    assert _d_loss_with_logits(noisy, lr, lf) == pytest.approx(expected, rel=0.02)
+
+
+def test_experience_replay_buffer():
+    model = tiny_model("cdcgan-mnist-replay", "model.replay_size=3")
+    batches = Batches(model.data, 8, 0)
+    x, y = batches.next()
+    model.d_step(x, y)
+    model.d_step(x, y)
+    assert len(model.replay_x) == 2 and model.replay_y[0].dtype == torch.int64
+    state = model.extra_state()
+    assert state["replay_x"].shape == (2, 1, 28, 28)
+    before = [p.clone() for p in model.D.parameters()]
+    logs = model.d_step(x, y)  # the third fake fills the buffer: one replay D step, buffer empties
+    assert model.replay_x == [] and logs["d_replay"].item() > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.D.parameters()))
+    # the replay step scores the buffered fakes against the fake target only
+    model.replay_x, model.replay_y = list(x[:3]), list(y[:3])
+    expected = F.binary_cross_entropy_with_logits(model.D(x[:3], y[:3]), torch.zeros(3))
+    assert model.replay_step().item() == pytest.approx(expected.item(), rel=1e-5)
+    fresh = tiny_model("cdcgan-mnist-replay", "model.replay_size=3")
+    fresh.load_extra_state(state)
+    assert len(fresh.replay_x) == 2 and torch.equal(fresh.replay_x[1], state["replay_x"][1])
+    auto = tiny_model("cdcgan-mnist-replay")
+    assert auto.replay_size == 64 // 8  # one image from every batch of an epoch (4.2)
+    with pytest.raises(GankitError, match="model.replay"):
+        load_config("cwgangp-mnist", ["model.replay=true"])
+
+
+def test_minibatch_discrimination_head_in_discriminator():
+    model = tiny_model("cdcgan-mnist-mbd", "net.mbd_b=6", "net.mbd_c=3")
+    head = list(model.D.head)
+    mbd = [m for m in head if isinstance(m, MinibatchDiscrimination)]
+    assert len(mbd) == 1 and mbd[0].B == 6 and mbd[0].C == 3
+    i = head.index(mbd[0])
+    assert isinstance(head[i - 2], torch.nn.Linear) and isinstance(head[i + 1], torch.nn.Linear)  # dense both sides
