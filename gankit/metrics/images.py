@@ -34,6 +34,8 @@ def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_di
             f"samples must be [N, {', '.join(map(str, dataset.shape))}] for dataset '{dataset.name}', "
             f"got {tuple(samples.shape)}"
         )
+    if not torch.isfinite(samples).all():
+        raise GankitError("samples contain NaN or inf values (did the generator diverge?)")
     clf = get_classifier(dataset, cache_dir, device=device)
     probs, feats = clf.run(dataset.to_unit(samples.detach()))
     mu, sigma = feature_stats(feats)

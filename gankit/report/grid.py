@@ -1,0 +1,56 @@
+"""Image grids written as PNG with Pillow (the sample sheets of digit-gans.txt section 3)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from gankit.errors import GankitError
+
+
+def grid_array(images, nrow: int | None = None, pad: int = 2, pad_value: int = 128) -> np.ndarray:
+    """Tile uint8 images [N, H, W] or [N, H, W, 3] into one uint8 array.
+
+    ``nrow`` images per row (default ceil(sqrt(N))); ``pad`` pixels of
+    ``pad_value`` (mid-gray: visible on black digits and on white) around every
+    image, so the grid is nrow*(W+pad)+pad wide.
+    """
+    if hasattr(images, "detach"):
+        images = images.detach().cpu().numpy()
+    a = np.asarray(images)
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    if a.dtype != np.uint8:
+        raise GankitError(f"grid images must be uint8 (see Dataset.to_uint8), got {a.dtype}")
+    if a.ndim == 4 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 3 or (a.ndim == 4 and a.shape[-1] == 3)) or a.shape[0] == 0:
+        raise GankitError(f"grid images must be [N, H, W] or [N, H, W, 3] with N >= 1, got shape {a.shape}")
+    if pad < 0:
+        raise GankitError(f"grid pad must be >= 0, got {pad}")
+    n, h, w = a.shape[:3]
+    nrow = nrow or math.ceil(math.sqrt(n))
+    if nrow < 1:
+        raise GankitError(f"grid nrow must be >= 1, got {nrow}")
+    nrow = min(nrow, n)
+    rows = math.ceil(n / nrow)
+    out = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad) + a.shape[3:], pad_value, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        out[top:top + h, left:left + w] = a[i]
+    return out
+
+
+def save_grid(images, path: str | Path, nrow: int | None = None, pad: int = 2, pad_value: int = 128) -> Path:
+    """Write :func:`grid_array` of ``images`` as a PNG at ``path``; returns the path."""
+    path = Path(path)
+    arr = grid_array(images, nrow=nrow, pad=pad, pad_value=pad_value)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arr).save(path, format="PNG")
+    except OSError as exc:
+        raise GankitError(f"cannot write image grid {path}: {exc}") from None
+    return path

@@ -1,0 +1,188 @@
+"""Metrics: IS/FID/coverage maths against hand computations, the cached digit classifier, image_metrics."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.data import Dataset, load_dataset
+from gankit.data.mnist import MNISTConfig
+from gankit.errors import GankitError
+from gankit.metrics import default_cache_dir, evaluate
+from gankit.metrics.classifier import cache_path, get_classifier
+from gankit.metrics.images import image_metrics
+from gankit.metrics.scores import (
+    class_histogram,
+    classes_covered,
+    feature_stats,
+    frechet_distance,
+    inception_score,
+    label_agreement,
+    mean_confidence,
+)
+
+
+# ---------------------------------------------------------------- Inception Score
+def test_is_confident_and_uniform_is_num_classes():
+    assert inception_score(np.eye(10)) == pytest.approx(10.0)
+
+
+def test_is_identical_predictions_is_one():
+    probs = np.tile([0.2, 0.5, 0.3], (7, 1))
+    assert inception_score(probs) == pytest.approx(1.0)
+    assert inception_score(np.tile(np.eye(4)[2], (5, 1))) == pytest.approx(1.0)
+
+
+def test_is_two_class_hand_example():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    py = [0.55, 0.45]
+    kl1 = 0.9 * math.log(0.9 / py[0]) + 0.1 * math.log(0.1 / py[1])
+    kl2 = 0.2 * math.log(0.2 / py[0]) + 0.8 * math.log(0.8 / py[1])
+    assert inception_score(torch.tensor(probs)) == pytest.approx(math.exp((kl1 + kl2) / 2))
+
+
+def test_is_splits_average_per_chunk():
+    probs = np.concatenate([np.eye(4), np.tile(np.eye(4)[0], (4, 1))])  # chunk 1: IS 4, chunk 2: IS 1
+    assert inception_score(probs, splits=2) == pytest.approx(2.5)
+
+
+def test_is_rejects_non_distributions():
+    with pytest.raises(GankitError):
+        inception_score(np.array([[0.5, 0.6]]))
+    with pytest.raises(GankitError):
+        inception_score(np.ones(3) / 3)
+
+
+# ---------------------------------------------------------------- FID
+def test_fid_diagonal_gaussians_closed_form():
+    mu1, mu2 = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.5, 0.0])
+    s1, s2 = np.array([1.0, 4.0, 0.25]), np.array([2.0, 1.0, 1.0])
+    expected = ((mu1 - mu2) ** 2).sum() + (s1 + s2 - 2 * np.sqrt(s1 * s2)).sum()
+    assert frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected)
+
+
+def test_fid_of_identical_features_is_zero_and_shift_adds_squared_norm():
+    feats = np.random.default_rng(0).normal(size=(500, 8)) @ np.random.default_rng(1).normal(size=(8, 8))
+    mu, sigma = feature_stats(feats)
+    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-6)
+    mu2, sigma2 = feature_stats(feats + 3.0)
+    assert frechet_distance(mu, sigma, mu2, sigma2) == pytest.approx(8 * 9.0, rel=1e-6)
+
+
+def test_fid_handles_singular_covariances():
+    feats = np.random.default_rng(0).normal(size=(5, 16))  # 5 samples, 16 dims: rank-4 covariance
+    mu, sigma = feature_stats(feats)
+    fid = frechet_distance(mu, sigma, np.zeros(16), np.eye(16))
+    assert math.isfinite(fid) and fid > 0
+
+
+def test_feature_stats_by_hand():
+    feats = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0]])
+    mu, sigma = feature_stats(feats)
+    np.testing.assert_allclose(mu, [3.0, 4.0])
+    # unbiased: sum of products of deviations / (n - 1)
+    np.testing.assert_allclose(sigma, [[(4 + 0 + 4) / 2, (4 + 0 + 0) / 2], [(4 + 0 + 0) / 2, (4 + 4 + 0) / 2]])
+
+
+def test_fid_shape_mismatch_is_user_error():
+    with pytest.raises(GankitError, match="shapes"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+
+
+# ---------------------------------------------------------------- coverage / confidence / agreement
+def test_histogram_coverage_agreement_on_hand_arrays():
+    preds = np.array([0] * 10 + [1] * 6 + [2] * 3 + [3] * 1)  # 20 samples
+    np.testing.assert_allclose(class_histogram(preds, 5), [0.5, 0.3, 0.15, 0.05, 0.0])
+    assert classes_covered(preds, 5) == 3  # default: >= half a uniform share = 10 %
+    assert classes_covered(preds, 5, min_frac=0.05) == 4
+    assert label_agreement(preds, np.array([0] * 10 + [1] * 5 + [9] * 5)) == pytest.approx(0.75)
+    probs = np.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])
+    np.testing.assert_allclose(class_histogram(probs, 2), [2 / 3, 1 / 3])
+    assert mean_confidence(probs) == pytest.approx((0.7 + 0.6 + 0.9) / 3)
+    with pytest.raises(GankitError):
+        label_agreement(preds, np.zeros(3))
+    with pytest.raises(GankitError):
+        class_histogram(np.array([0, 7]), 5)
+
+
+# ---------------------------------------------------------------- the digit classifier
+@pytest.fixture(scope="session")
+def mnist():
+    return load_dataset(MNISTConfig())
+
+
+@pytest.fixture(scope="session")
+def mnist_classifier(mnist, cache_dir):
+    return get_classifier(mnist, cache_dir)
+
+
+def test_classifier_is_accurate_and_cached(mnist, mnist_classifier, cache_dir):
+    assert mnist_classifier.accuracy >= 0.95
+    assert mnist_classifier.path == cache_path(mnist, cache_dir) and mnist_classifier.path.is_file()
+    again = get_classifier(mnist, cache_dir)
+    assert not again.trained and again.accuracy == mnist_classifier.accuracy
+    np.testing.assert_allclose(again.mu, mnist_classifier.mu)
+
+
+def small_mnist(mnist, n=320, name="mnist-small"):
+    idx = torch.randperm(len(mnist), generator=torch.Generator().manual_seed(0))[:n]
+    return Dataset(name, mnist.x[idx].clone(), mnist.y[idx].clone(), num_classes=10)
+
+
+def test_classifier_deterministic_rng_neutral_and_corrupt_cache_retrained(mnist, tmp_path):
+    data = small_mnist(mnist)
+    torch.manual_seed(123)
+    first = get_classifier(data, tmp_path)
+    after = torch.rand(3)
+    torch.manual_seed(123)
+    assert torch.equal(after, torch.rand(3)), "training must not consume the caller's RNG"
+    assert first.trained and first.path.is_file()
+
+    first.path.write_bytes(b"not a torch file")
+    second = get_classifier(data, tmp_path)
+    assert second.trained  # retrained, not a crash
+    for (k, a), b in zip(first.net.state_dict().items(), second.net.state_dict().values()):
+        assert torch.equal(a, b), f"retraining gave different weights for {k}"
+    assert not get_classifier(data, tmp_path).trained
+
+
+def test_different_data_gets_a_different_cache_file(mnist, tmp_path):
+    a = small_mnist(mnist)
+    b = Dataset(a.name, a.x.flip(0).clone(), a.y.flip(0).clone(), num_classes=10)
+    assert cache_path(a, tmp_path) != cache_path(b, tmp_path)
+    assert cache_path(a, tmp_path).name.startswith("classifier-mnist-small-")
+
+
+def test_unlabelled_dataset_is_user_error(mnist, tmp_path):
+    with pytest.raises(GankitError, match="labels"):
+        get_classifier(Dataset("nolabels", mnist.x[:100], None), tmp_path)
+
+
+# ---------------------------------------------------------------- image_metrics / evaluate
+def test_real_digits_score_far_better_than_noise(mnist, mnist_classifier, cache_dir):
+    idx = torch.randperm(len(mnist), generator=torch.Generator().manual_seed(1))[:500]
+    real = image_metrics(mnist, mnist.x[idx], labels=mnist.y[idx], cache_dir=cache_dir)
+    noise = image_metrics(mnist, torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1,
+                          cache_dir=cache_dir)
+    json.dumps(real)
+    assert real["n"] == 500 and len(real["class_hist"]) == 10
+    assert real["fid"] * 10 < noise["fid"]
+    assert real["is"] > 2 * noise["is"]
+    assert real["classes_covered"] == 10 and noise["classes_covered"] < 10
+    assert real["label_agreement"] > 0.95 and "label_agreement" not in noise
+    assert f"{mnist_classifier.accuracy:.3f}" in real["backbone"]
+
+
+def test_evaluate_dispatches_and_checks_input(mnist, mnist_classifier, cache_dir, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(cache_dir))
+    assert default_cache_dir() == cache_dir
+    out = evaluate(mnist, mnist.x[:50])
+    assert out["n"] == 50 and "fid" in out
+    with pytest.raises(GankitError, match="samples must be"):
+        evaluate(mnist, torch.zeros(4, 3, 28, 28))
+    with pytest.raises(GankitError, match="NaN"):
+        evaluate(mnist, torch.full((4, 1, 28, 28), float("nan")))
+    odd = Dataset("odd", mnist.x[:10], mnist.y[:10], num_classes=10, kind="sound")
+    with pytest.raises(GankitError, match="kind"):
+        evaluate(odd, mnist.x[:10])

@@ -1,0 +1,59 @@
+"""Report artefacts: PNG sample grids and loss/metric curves."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gankit.errors import GankitError
+from gankit.report import grid_array, plot_losses, plot_metric_curves, save_grid
+
+
+def test_gray_grid_size_and_placement(tmp_path):
+    images = np.stack([np.full((28, 28), 10 * i, np.uint8) for i in range(16)])
+    path = save_grid(images, tmp_path / "sub" / "grid.png", nrow=4, pad=2)
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.mode == "L" and im.size == (4 * 30 + 2, 4 * 30 + 2)
+        arr = np.asarray(im)
+    # image 6 sits in row 1, column 2
+    assert (arr[2 + 30:2 + 30 + 28, 2 + 60:2 + 60 + 28] == 60).all()
+    assert (arr[0:2, :] == 128).all()  # padding
+
+
+def test_colour_grid_default_rows_and_tensor_input(tmp_path):
+    images = torch.randint(0, 256, (5, 32, 32, 3), dtype=torch.uint8)
+    path = save_grid(images, tmp_path / "c.png")  # ceil(sqrt(5)) = 3 per row, 2 rows
+    with Image.open(path) as im:
+        assert im.mode == "RGB" and im.size == (3 * 34 + 2, 2 * 34 + 2)
+        arr = np.asarray(im)
+    np.testing.assert_array_equal(arr[36:68, 2:34], images[3].numpy())
+
+
+def test_grid_rejects_bad_input():
+    with pytest.raises(GankitError, match="uint8"):
+        grid_array(np.zeros((4, 28, 28), np.float32))
+    with pytest.raises(GankitError, match="shape"):
+        grid_array(np.zeros((4, 28), np.uint8))
+
+
+def test_plot_losses_writes_png(tmp_path):
+    csv_path = tmp_path / "losses.csv"
+    lines = ["step,d_loss,g_loss"] + [f"{s},{1 / (s + 1):.4f},{'' if s % 3 else 0.7}" for s in range(0, 200, 5)]
+    csv_path.write_text("\n".join(lines) + "\n")
+    png = plot_losses(csv_path, tmp_path / "loss.png")
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size[0] > 100
+    with pytest.raises(GankitError, match="cannot read"):
+        plot_losses(tmp_path / "missing.csv", tmp_path / "x.png")
+
+
+def test_plot_metric_curves_writes_png_and_rejects_bad_lines(tmp_path):
+    jsonl = tmp_path / "metrics.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"step": s, "is": 1 + s / 100, "fid": 100 - s / 10}) for s in (0, 100, 200)))
+    png = plot_metric_curves(jsonl, tmp_path / "metrics.png", ["is", "fid"])
+    with Image.open(png) as im:
+        assert im.format == "PNG"
+    jsonl.write_text('{"step": 1}\nnot json\n')
+    with pytest.raises(GankitError, match=":2"):
+        plot_metric_curves(jsonl, tmp_path / "m.png", ["is"])
