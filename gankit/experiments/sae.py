@@ -130,17 +130,6 @@ def probe_run(run_dir: Path, per_class: int = 10, seed: int = 0, classifier: str
 
 
 # ------------------------------------------------------------------ reconstructions
-def reconstruction_agreement(model, x: torch.Tensor, y: torch.Tensor, unit: int, cache_dir=None) -> float:
-    """Share of G(D_unit(x)) that the gankit digit classifier assigns to y (the input's class)."""
-    from gankit.metrics import default_cache_dir
-    from gankit.metrics.classifier import get_classifier
-
-    clf = get_classifier(model.data, default_cache_dir() if cache_dir is None else cache_dir)
-    recon = model.decode(model.encode(x, unit)).cpu()
-    probs, _ = clf.run(model.data.to_unit(recon))
-    return float((probs.argmax(1) == y.cpu().numpy()).mean())
-
-
 def reconstruction_report(run_dir: Path, png: Path | None = None, cols: int = 10, blocks: int = 3,
                           seed: int = 0) -> dict:
     """Agreement of both units' reconstructions over the whole training set; optional grid PNG.
@@ -154,7 +143,7 @@ def reconstruction_report(run_dir: Path, png: Path | None = None, cols: int = 10
         raise GankitError(f"dataset '{data.name}' has no labels to check reconstructions against")
     out = {"run": str(run.dir), "step": run.step, "n": len(data)}
     for unit in (0, 1):
-        out[f"agreement_unit{unit}"] = reconstruction_agreement(model, data.x, data.y, unit)
+        out[f"agreement_unit{unit}"] = model.reconstruction_agreement(unit)
     if png is not None:
         from gankit.report.grid import save_grid
 

@@ -27,10 +27,12 @@ constant -log(eps/2), which shifts the logged l_self0 but carries no gradient.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
@@ -49,6 +51,7 @@ class SAEConfig(ModelConfig):
     blur: float = 0.1  # semantic blurring: std of the noise on the generalizing unit's seed (3.4)
     eps: float = 1e-4  # h clamps cosines to [-1+eps, 1-eps]
     sample_unit: int = 0  # generate(): G applied to this unit's symbols of random training images
+    grad_through_g: bool = True  # l_B's gradient also reaches the seeding encoder through G (literal 3.6)
 
     def validate(self) -> None:
         if self.blur < 0:
@@ -90,6 +93,25 @@ def blur_symbols(s: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.normalize(s + sigma * torch.randn_like(s), dim=1)
 
 
+@contextlib.contextmanager
+def frozen_bn_stats(module: nn.Module):
+    """Batch norm keeps normalising with batch statistics but stops updating its running ones.
+
+    The encoders see real and fake batches separately (as in DCGAN); only the real
+    passes update the running statistics, so that eval-mode symbols of real images
+    (``encode``) match the symbols the losses were computed on.
+    """
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, mom in zip(bns, saved):
+            m.momentum = mom
+
+
 @MODELS.register("sae", options=SAEConfig)
 class SymbolicAutoencoder(Model):
     """Bi-net (D0, D1) + symbol-to-image generator G trained by section 3.6."""
@@ -109,8 +131,11 @@ class SymbolicAutoencoder(Model):
         """Steps 1-14 on one batch of real images."""
         s = (self.D(real, 0), self.D(real, 1))  # step 1
         seeds = torch.cat([blur_symbols(s[0], self.cfg.model.blur), s[1]])
+        if not self.cfg.model.grad_through_g:
+            seeds = seeds.detach()
         fake = self.G(seeds).chunk(2)  # step 2: Ĩ_0, Ĩ_1 (one batch through G)
-        s_fake = (self.D(fake[1], 0), self.D(fake[0], 1))  # step 3: crossed pathways
+        with frozen_bn_stats(self.D):
+            s_fake = (self.D(fake[1], 0), self.D(fake[0], 1))  # step 3: crossed pathways
         return sae_losses(s, s_fake, self.cfg.model.eps)
 
     def train_step(self, batches: Batches, step: int) -> dict:
@@ -149,6 +174,33 @@ class SymbolicAutoencoder(Model):
         finally:
             self.train(was)
         return torch.cat(out)
+
+    def reconstruction_agreement(self, unit: int, x: torch.Tensor | None = None,
+                                 y: torch.Tensor | None = None) -> float:
+        """Share of reconstructions G(D_unit(x)) that the gankit digit classifier puts in
+        their input's class y (default: the whole training set)."""
+        from gankit.metrics import default_cache_dir
+        from gankit.metrics.classifier import get_classifier
+
+        x = self.data.x if x is None else x
+        y = self.data.y if y is None else y
+        clf = get_classifier(self.data, default_cache_dir())
+        probs, _ = clf.run(self.data.to_unit(self.decode(self.encode(x, unit)).cpu()))
+        return float((probs.argmax(1) == y.cpu().numpy()).mean())
+
+    def extra_metrics(self) -> dict:
+        """Per evaluation: the few-label probe of both units' symbols (10 labels per class,
+        logistic regression, scored on all other training images) and both units'
+        reconstruction class agreement."""
+        from gankit.metrics.probe import probe_accuracy
+
+        if self.data.y is None or self.data.kind != "image":
+            return {}
+        out = {}
+        for unit in (0, 1):
+            out[f"probe10_unit{unit}"] = probe_accuracy(self.encode(self.data.x, unit), self.data.y, 10, seed=0)
+            out[f"recon_agreement_unit{unit}"] = self.reconstruction_agreement(unit)
+        return out
 
     @torch.no_grad()
     def generate(self, n, labels=None):

@@ -1,0 +1,127 @@
+"""Symbolic autoencoder (symbolic-autoencoder.txt 3.5-3.6): h, unit symbols, the loss assembly,
+a short real training, and the encode/probe/reconstruct/sphere commands."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.cli import main
+from gankit.config import build_config, load_config
+from gankit.data import Batches, load_dataset
+from gankit.losses import half_angle_bce
+from gankit.metrics.probe import few_label_split, probe_accuracy
+from gankit.models import build_model
+from gankit.models.sae import sae_losses
+
+
+def test_h_hand_values():
+    x = torch.tensor([0.0, 0.5, 0.5, -0.2])
+    p = torch.tensor([1.0, 1.0, 0.0, 0.3])
+    want = [math.log(2), -math.log(0.75), -math.log(0.25), -0.3 * math.log(0.4) - 0.7 * math.log(0.6)]
+    assert half_angle_bce(x, p).tolist() == pytest.approx(want, rel=1e-6)
+    # a symbol with itself (x = 1, target 0) is clamped to a finite value
+    assert half_angle_bce(torch.tensor(1.0), 0.0, eps=1e-4).item() == pytest.approx(-math.log(0.5e-4), rel=1e-4)
+
+
+def _cfg(**model):
+    return build_config({"model": {"family": "sae", **model},
+                         "net": {"name": "sae-dcgan", "z_dim": 8, "width": 8},
+                         "data": {"name": "mnist", "batch_size": 32},
+                         "optim": {"g": {"lr": 2e-4}, "d": {"lr": 2e-4}}}, "test")
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset(load_config("sae-mnist").data)
+
+
+def test_symbols_have_unit_norm(mnist):
+    torch.manual_seed(0)
+    model = build_model(_cfg(), mnist)
+    for unit in (0, 1):
+        s = model.D(mnist.x[:16], unit)  # train mode
+        assert s.shape == (16, 8)
+        assert torch.allclose(s.norm(dim=1), torch.ones(16), atol=1e-5)
+        assert torch.allclose(model.encode(mnist.x[:16], unit).norm(dim=1), torch.ones(16), atol=1e-5)
+    assert model.generate(4).shape == (4, 1, 28, 28)
+
+
+def test_loss_assembly_matches_hand_computation():
+    gen = torch.Generator().manual_seed(1)
+    unit = lambda: torch.nn.functional.normalize(torch.randn(2, 3, generator=gen, dtype=torch.float64), dim=1)
+    s, sf = (unit(), unit()), (unit(), unit())
+    eps = 1e-4
+
+    def h(x, p):
+        x = min(max(x, -1 + eps), 1 - eps)
+        return -p * math.log((1 + x) / 2) - (1 - p) * math.log((1 - x) / 2)
+
+    dot = lambda a, b: float((a * b).sum())
+    n = 2
+    pairs = [(i, j) for i in range(n) for j in range(n)]
+    self_k = [sum(h(dot(s[k][i], s[k][j]), k) for i, j in pairs) / n**2 for k in (0, 1)]
+    kernel = sum(h(dot(s[0][i], s[1][j]), 1) for i, j in pairs) / n**2
+    kernel_fake = [sum(h(dot(s[k][i], sf[k][j]), 0) for i, j in pairs) / n**2 for k in (0, 1)]
+    shell = sum(h(dot(s[0][i], s[1][i]), 1) for i in range(n)) / n
+    shell_fake = [sum(h(dot(s[k][i], sf[k][i]), 1) for i in range(n)) / n for k in (0, 1)]
+
+    got = {k: float(v) for k, v in sae_losses(s, sf, eps).items()}
+    assert got["l_self0"] == pytest.approx(self_k[0]) and got["l_self1"] == pytest.approx(self_k[1])
+    assert got["l_kernel"] == pytest.approx(kernel) and got["l_shell"] == pytest.approx(shell)
+    assert got["l_kernel_fake0"] == pytest.approx(kernel_fake[0])
+    assert got["l_kernel_fake1"] == pytest.approx(kernel_fake[1])
+    assert got["l_B"] == pytest.approx(shell + kernel + sum(self_k) + sum(kernel_fake))
+    assert got["l_G"] == pytest.approx(sum(shell_fake))
+
+
+def test_few_label_split_is_balanced_and_disjoint():
+    y = torch.arange(100) % 4
+    train, test = few_label_split(y, 3, seed=5)
+    assert torch.bincount(y[train]).tolist() == [3, 3, 3, 3]
+    assert len(set(train.tolist()) | set(test.tolist())) == 100 and len(test) == 88
+
+
+def test_short_training_lowers_shell_loss_and_improves_probe(mnist):
+    torch.manual_seed(0)
+    model = build_model(_cfg(), mnist)
+    x, y = mnist.x[:2000], mnist.y[:2000]
+    before = probe_accuracy(model.encode(x, 0), y, 10, seed=0)
+    batches = Batches(mnist, 32, seed=0)
+    shell = [float(model.train_step(batches, step)["l_shell"]) for step in range(120)]
+    after = probe_accuracy(model.encode(x, 0), y, 10, seed=0)
+    assert np.mean(shell[-20:]) < np.mean(shell[:5])
+    assert after > before + 0.05, (before, after)
+
+
+def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys):
+    run = tmp_path / "run"
+    args = ["train", "sae-mnist-sphere", "net.width=8", "train.steps=6", "train.sample_every=6",
+            "train.eval_samples=200", "train.tensorboard=false", "--out", str(run), "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+
+    assert main(["encode", str(run), "--out", str(tmp_path / "s.npz"), "--unit", "0"]) == 0
+    arrays = np.load(tmp_path / "s.npz")
+    assert arrays["symbols"].shape == (5000, 3) and arrays["labels"].dtype == np.int64
+    assert np.allclose(np.linalg.norm(arrays["symbols"], axis=1), 1, atol=1e-5)
+
+    capsys.readouterr()
+    assert main(["probe", str(run), "--labels-per-class", "5", "--no-dcgan"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n_labelled"] == 50 and 0 <= result["sae"] <= 1 and 0 <= result["pixels"] <= 1
+
+    assert main(["reconstruct", str(run), "--png", str(tmp_path / "r.png"), "--cols", "4", "--blocks", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0 <= result["agreement_unit0"] <= 1 and (tmp_path / "r.png").is_file()
+
+    assert main(["sphere", str(run), "--png", str(tmp_path / "sphere.png"), "--n", "300"]) == 0
+    assert (tmp_path / "sphere.png").is_file()
+
+    # bad input: one line, exit 2
+    capsys.readouterr()
+    assert main(["encode", str(tmp_path / "missing"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert main(["sphere", str(run), "--png", str(tmp_path / "sphere.png")]) == 2  # exists, no --overwrite
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("gankit: error:") for line in err)
