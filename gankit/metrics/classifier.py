@@ -35,7 +35,7 @@ class Recipe:
     """Training hyper-parameters: plain Adam, no augmentation, a few epochs."""
 
     epochs: int = 4
-    max_steps: int = 3000  # caps the cost on large training sets (e.g. 60k MNIST)
+    max_steps: int = 1500  # caps the cost on large training sets (e.g. 60k MNIST)
     batch_size: int = 64
     lr: float = 1e-3
     width: int = 32
