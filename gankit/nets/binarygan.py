@@ -130,3 +130,6 @@ def cnn(cfg: BinaryGANNetConfig, data):
         nn.Linear(128, 1),
     )
     return Generator(body, output_layer(cfg.output), cfg.z_dim), Discriminator(d)
+
+
+mlp.input_shape = cnn.input_shape = (1, 28, 28)  # `gankit list --nets` counts parameters on this shape
