@@ -1,0 +1,113 @@
+"""The one training loop on a tiny registered net: outputs, budget, checkpoints, resume."""
+import json
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from gankit.config import NetConfig, build_config
+from gankit.errors import GankitError
+from gankit.registry import NETS
+from gankit.train.checkpoint import Checkpoints
+from gankit.train.loop import train
+
+
+@dataclass
+class TinyOpts(NetConfig):
+    hidden: int = 32
+
+
+class TinyG(nn.Module):
+    def __init__(self, z, shape, hidden):
+        super().__init__()
+        self.shape = shape
+        self.net = nn.Sequential(nn.Linear(z, hidden), nn.ReLU(), nn.Linear(hidden, int(torch.tensor(shape).prod())), nn.Tanh())
+
+    def forward(self, z, y=None):
+        return self.net(z).view(-1, *self.shape)
+
+
+class TinyD(nn.Module):
+    def __init__(self, shape, hidden):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(int(torch.tensor(shape).prod()), hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+
+    def forward(self, x, y=None):
+        return self.net(x).squeeze(1)
+
+
+if "tiny-test" not in NETS:
+    @NETS.register("tiny-test", options=TinyOpts)
+    def tiny(cfg, data):
+        """A two-layer MLP pair for loop tests."""
+        return TinyG(cfg.z_dim, data.shape, cfg.hidden), TinyD(data.shape, cfg.hidden)
+
+
+def tiny_cfg(**train):
+    t = {"steps": 20, "log_every": 5, "sample_every": 10, "ckpt_every": 10, "eval_samples": 200,
+         "tensorboard": False, "seed": 3, **train}
+    return build_config({"model": {"family": "gan"}, "net": {"name": "tiny-test", "z_dim": 8},
+                         "data": {"name": "mnist", "batch_size": 32}, "train": t}, "tiny")
+
+
+def test_run_directory_outputs(tmp_path, cache_dir):
+    out = tmp_path / "run"
+    result = train(tiny_cfg(), out, cache_dir=cache_dir)
+    assert result["step"] == 20
+    for name in ("config.yaml", "losses.csv", "metrics.jsonl", "loss.png"):
+        assert (out / name).is_file(), name
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000010.png", "step_000020.png"]
+    rows = (out / "losses.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and "d_loss" in rows[0] and len(rows) == 1 + 4
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["step"] == 20 and "fid" in metrics[-1] and metrics[-1]["images_per_s"] > 0
+    ckpt = torch.load(sorted((out / "checkpoints").iterdir())[-1], weights_only=True)
+    assert ckpt["step"] == 20 and set(ckpt["optim"]) == {"g", "d"}
+
+
+def test_never_overwrites_without_flag(tmp_path, cache_dir):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(GankitError, match="already exists"):
+        train(tiny_cfg(steps=2), out, cache_dir=cache_dir)
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_seconds_budget_stops_early(tmp_path, cache_dir):
+    result = train(tiny_cfg(steps=10**6, seconds=1.0, eval_samples=100), tmp_path / "r", cache_dir=cache_dir)
+    assert 0 < result["step"] < 10**6
+
+
+def test_resume_matches_uninterrupted(tmp_path, cache_dir):
+    full = tmp_path / "full"
+    train(tiny_cfg(steps=20), full, cache_dir=cache_dir)
+    part = tmp_path / "part"
+    train(tiny_cfg(steps=10), part, cache_dir=cache_dir)
+    # continue the 10-step run to 20 steps from its checkpoint
+    (part / "config.yaml").write_text(tiny_cfg(steps=20).to_yaml())
+    train(tiny_cfg(steps=20), part, resume=True, cache_dir=cache_dir)
+    a = Checkpoints(full / "checkpoints").load_latest()["model"]
+    b = Checkpoints(part / "checkpoints").load_latest()["model"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_corrupt_newest_checkpoint_falls_back(tmp_path, cache_dir):
+    out = tmp_path / "run"
+    train(tiny_cfg(steps=20), out, cache_dir=cache_dir)
+    ck = Checkpoints(out / "checkpoints")
+    newest = ck.paths()[-1]
+    newest.write_bytes(newest.read_bytes()[:100])
+    state = ck.load_latest()
+    assert state["step"] == 10
+
+
+def test_diverging_loss_stops_with_message(tmp_path, cache_dir):
+    cfg = tiny_cfg(steps=20)
+    cfg.optim.d.lr = 1e30
+    cfg.optim.g.lr = 1e30
+    with pytest.raises(GankitError, match="diverged"):
+        train(cfg, tmp_path / "nan", cache_dir=cache_dir)

@@ -1,0 +1,16 @@
+"""A short real training run of the demo preset must improve FID well beyond the untrained net."""
+from gankit.config import load_config
+from gankit.data import load_dataset
+from gankit.models import build_model
+from gankit.train.loop import evaluate_model, train
+
+
+def test_dcgan_mnist_fast_improves_fid(tmp_path, cache_dir):
+    cfg = load_config("dcgan-mnist-fast", ["train.seconds=50", "train.eval_samples=1000",
+                                           "train.tensorboard=false", "train.sample_every=100000"])
+    data = load_dataset(cfg.data)
+    untrained = evaluate_model(build_model(cfg, data), 1000, cache_dir)
+    result = train(cfg, tmp_path / "run", cache_dir=cache_dir, data=data)
+    assert result["step"] > 50
+    assert result["fid"] < 0.5 * untrained["fid"], (untrained["fid"], result["fid"])
+    assert result["classes_covered"] >= untrained["classes_covered"]
