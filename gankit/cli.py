@@ -84,30 +84,43 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _is_main_process() -> bool:
+    """False on the ranks other than 0 of a ``torchrun`` job: they train but print nothing."""
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
 def cmd_train(args) -> int:
     from gankit.config import load_config
     from gankit.train.loop import train
     from gankit.train.rundir import default_run_dir
     from gankit.train.run import read_run_config
 
+    if args.preset and "=" in args.preset and not args.preset.endswith((".yaml", ".yml")):
+        args.overrides.insert(0, args.preset)  # `train --resume RUN key=value`: no preset given
+        args.preset = None
     if args.resume:
         run_dir = Path(args.resume)
+        if args.out and Path(args.out) != run_dir:
+            raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
         cfg = read_run_config(run_dir)
         if args.preset and args.preset != cfg.preset:
             raise GankitError(f"run {run_dir} was made with preset '{cfg.preset}', not '{args.preset}'")
         if args.overrides:
             from gankit.config import apply_overrides, build_config
 
+            # written into the run by train() once its checkpoint has loaded
             cfg = build_config(apply_overrides(cfg.to_dict(), args.overrides), cfg.preset)
-            (run_dir / "config.yaml").write_text(cfg.to_yaml())
     else:
         if not args.preset:
             raise GankitError("name a preset (see `gankit list --presets`) or pass --resume RUN")
         cfg = load_config(args.preset, args.overrides)
         run_dir = Path(args.out) if args.out else default_run_dir(args.preset)
 
+    main_process = _is_main_process()
     bar = None
-    if not args.quiet:
+    if not args.quiet and main_process:
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.train.steps, desc=cfg.preset, unit="step", dynamic_ncols=True)
@@ -125,6 +138,8 @@ def cmd_train(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if not main_process:
+        return 0
     summary = {k: v for k, v in result.items() if k != "class_hist"}
     print(json.dumps(summary))
     print(f"run directory: {run_dir}")
@@ -393,7 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GankitError as exc:
-        print(f"gankit: error: {exc}", file=sys.stderr)
+        from gankit.train.distributed import PeerError
+
+        if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
+            print(f"gankit: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)

@@ -33,6 +33,10 @@ class Model(nn.Module):
     """
 
     conditional: bool = False
+    #: data-parallel training wraps ``networks()`` in DistributedDataParallel. A family
+    #: that computes parameter gradients with ``torch.autograd.grad`` (which DDP's hooks
+    #: never see) sets this False: its gradients are then averaged before each optimizer step.
+    ddp: bool = True
 
     def __init__(self, cfg: Config, data: Dataset):
         super().__init__()
@@ -40,6 +44,10 @@ class Model(nn.Module):
         self.data = data
 
     # -- training -------------------------------------------------------
+    def networks(self) -> dict[str, nn.Module]:
+        """The trainable networks by attribute name (e.g. ``{'G': ..., 'D': ...}``)."""
+        return {name: m for name, m in self.named_children() if any(p.requires_grad for p in m.parameters())}
+
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 

@@ -23,6 +23,7 @@ from gankit.errors import GankitError
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.train.checkpoint import Checkpoints, rng_state, set_rng_state
+from gankit.train.distributed import World, unwrapped, world_from_env
 from gankit.train.logs import RunLog
 from gankit.train.rundir import prepare_run_dir
 
@@ -117,60 +118,141 @@ def evaluate_model(model: Model, n: int, cache_dir: Path | None = None, seed: in
     return metrics
 
 
-def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, cfg: Config) -> dict:
-    return {
-        "step": step,
-        "elapsed": elapsed,
-        "preset": cfg.preset,
-        "family": cfg.model.family,
-        "model": model.state_dict(),
-        "optim": {k: opt.state_dict() for k, opt in model.optimizers().items()},
-        "extra": model.extra_state(),
-        "batches": batches.state_dict(),
-        "rng": rng_state(),
-    }
+def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, cfg: Config,
+                     ranks: list[dict] | None = None) -> dict:
+    """Everything a resume needs; ``ranks`` (data-parallel runs) holds each rank's RNG and extra state."""
+    with unwrapped(model):
+        state = {
+            "step": step,
+            "elapsed": elapsed,
+            "preset": cfg.preset,
+            "family": cfg.model.family,
+            "model": model.state_dict(),
+            "optim": {k: opt.state_dict() for k, opt in model.optimizers().items()},
+            "extra": model.extra_state(),
+            "batches": batches.state_dict(),
+            "rng": rng_state(),
+        }
+    if ranks is not None:
+        state["world"] = len(ranks)
+        state["ranks"] = ranks
+    return state
 
 
-def restore(model: Model, batches: Batches | None, state: dict) -> None:
+def restore(model: Model, batches: Batches | None, state: dict, world: World | None = None) -> None:
+    """Load a checkpoint into ``model`` (and, to resume, ``batches`` and this rank's RNG streams)."""
+    world = world or World()
+    path = state.get("_path", "")
+    family = state.get("family")
+    if family is not None and family != model.cfg.model.family:
+        raise GankitError(f"checkpoint {path} is of model family '{family}', not '{model.cfg.model.family}'")
     try:
-        model.load_state_dict(state["model"])
+        with unwrapped(model):
+            model.load_state_dict(state["model"])
         for key, opt in model.optimizers().items():
             opt.load_state_dict(state["optim"][key])
     except (KeyError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GankitError(f"checkpoint {state.get('_path', '')} does not fit this model: {first[:200]}") from None
-    model.load_extra_state(state.get("extra", {}))
-    if batches is not None:
-        batches.load_state_dict(state["batches"])
+        raise GankitError(f"checkpoint {path} does not fit this model: {first[:200]}") from None
+    ranks = state.get("ranks")
+    mine = ranks[world.rank] if ranks and len(ranks) == world.size else None
+    model.load_extra_state(mine["extra"] if mine else state.get("extra", {}))
+    if batches is None:
+        return
+    batches.load_state_dict(state["batches"])
+    if mine is not None:
+        set_rng_state(mine["rng"])
+    elif world.is_main:
         set_rng_state(state["rng"])
+    else:  # resumed on more processes than wrote the checkpoint: a fresh stream for this rank
+        seed_everything(rank_seed(model.cfg.train.seed, world.rank) + int(state["step"]))
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """Rank r's RNG seed in a data-parallel run (rank 0 keeps ``train.seed``)."""
+    return seed + 1_000_003 * rank
+
+
+class _NoLog:
+    """What ranks other than 0 log: nothing."""
+
+    def losses(self, step, values) -> None:
+        pass
+
+    def metrics(self, step, values) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _load_for_resume(ckpts: Checkpoints, run_dir: Path, cfg: Config) -> dict:
+    state = ckpts.load_latest("cpu")
+    if state is None:
+        raise GankitError(f"no readable checkpoint under {run_dir / 'checkpoints'} to resume from")
+    if state.get("preset") not in (None, cfg.preset):
+        raise GankitError(f"run {run_dir} was made with preset '{state['preset']}', not '{cfg.preset}'")
+    return state
+
+
+def _start_run_dir(run_dir: Path, overwrite: bool, cfg: Config) -> None:
+    prepare_run_dir(run_dir, overwrite)
+    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+
+
+def _update_config(run_dir: Path, cfg: Config) -> None:
+    """A resume with overrides (e.g. more steps) records them once the checkpoint has loaded."""
+    path = run_dir / "config.yaml"
+    if not path.is_file() or path.read_text() != cfg.to_yaml():
+        path.write_text(cfg.to_yaml())
 
 
 def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool = False,
           progress: Callable[[Progress], None] | None = None, cache_dir: Path | None = None,
           data: Dataset | None = None) -> dict:
-    """Train ``cfg`` into ``run_dir``; returns the final metrics (plus ``step`` and ``run_dir``)."""
+    """Train ``cfg`` into ``run_dir``; returns the final metrics (plus ``step`` and ``run_dir``).
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls this: data-parallel
+    training of one model (``gankit.train.distributed``); only rank 0 writes ``run_dir``.
+    Bad input (data, net/data mismatch, run directory, checkpoint) is detected before
+    anything is written.
+    """
     run_dir = Path(run_dir)
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
     device = select_device(t.device)
-    if not resume:
-        prepare_run_dir(run_dir, overwrite)
-        (run_dir / "config.yaml").write_text(cfg.to_yaml())
-    seed_everything(t.seed)
+    world = world_from_env(device.type)
+    try:
+        return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data)
+    finally:
+        world.close()
+
+
+def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool,
+           progress, cache_dir, data) -> dict:
+    t = cfg.train
+    if cfg.data.batch_size % world.size:
+        raise GankitError(f"data.batch_size {cfg.data.batch_size} must be divisible by the number of processes ({world.size})")
+    seed_everything(t.seed)  # the same initial weights on every rank
     data = data if data is not None else load_dataset(cfg.data)
     model = build_model(cfg, data).to(device)
-    batches = Batches(data, cfg.data.batch_size, t.seed, device)
+    batches = Batches(data, cfg.data.batch_size // world.size, t.seed, device, world.rank, world.size)
+    check_model_fits_data(model)
     ckpts = Checkpoints(run_dir / "checkpoints", t.keep_checkpoints)
     step, elapsed_before = 0, 0.0
     if resume:
-        state = ckpts.load_latest(device)
-        if state is None:
-            raise GankitError(f"no readable checkpoint under {run_dir / 'checkpoints'} to resume from")
-        restore(model, batches, state)
+        state = world.broadcast(world.on_main(_load_for_resume, ckpts, run_dir, cfg))
+        restore(model, batches, state, world)
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
+        world.on_main(_update_config, run_dir, cfg)
+    else:
+        world.on_main(_start_run_dir, run_dir, overwrite, cfg)
+        if world.active and not world.is_main:
+            seed_everything(rank_seed(t.seed, world.rank))  # own noise, dropout and flips per rank
+    world.wrap(model)
     model.train()
-    runlog = RunLog(run_dir, t.tensorboard)
+    runlog = RunLog(run_dir, t.tensorboard) if world.is_main else _NoLog()
     sums: dict[str, torch.Tensor] = {}
     count = 0
     train_time = 0.0  # seconds inside train_step since the last log: images/s excludes eval and I/O
@@ -178,12 +260,26 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
     drawn = drawn_at_start = batches.drawn
     start = time.monotonic()
     final: dict = {}
+
+    def save_checkpoint() -> None:
+        _check_params_finite(model, step, ckpts)
+        ranks = world.gather({"rng": rng_state(), "extra": model.extra_state()}) if world.active else None
+        state = checkpoint_state(model, batches, step, elapsed_before + time.monotonic() - start, cfg, ranks)
+        if world.is_main:
+            ckpts.save(state, step)
+
+    def grid() -> None:
+        if world.is_main:
+            with unwrapped(model):
+                save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
+
     try:
         while step < t.steps:
-            if t.seconds is not None and elapsed_before + time.monotonic() - start >= t.seconds:
+            if t.seconds is not None and world.any(elapsed_before + time.monotonic() - start >= t.seconds):
                 break
             epoch, t0 = batches.epoch, time.perf_counter()
             logs = model.train_step(batches, step)
+            world.after_step(model)
             step += 1
             model.on_step_end(step)
             for e in range(epoch, batches.epoch):
@@ -192,13 +288,15 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
                 sums[key] = sums[key] + value.detach() if key in sums else value.detach().clone()
             count += 1
             if step % t.log_every == 0 or step == t.steps:
-                values = {k: float(v) / count for k, v in sums.items()}  # one host sync per log
+                # one host sync per log; data-parallel runs log the mean over ranks
+                values = world.mean({k: float(v) / count for k, v in sums.items()})
                 dt = time.perf_counter() - t0
                 train_time, total_time = train_time + dt, total_time + dt
                 _check_finite(values, step, ckpts)
+                world.check_in_sync(model, step)
                 runlog.losses(step, values)
-                if progress is not None:
-                    ips = (batches.drawn - drawn) / max(train_time, 1e-9)
+                if progress is not None and world.is_main:
+                    ips = world.size * (batches.drawn - drawn) / max(train_time, 1e-9)
                     progress(Progress(step, t.steps, values, ips, elapsed_before + time.monotonic() - start))
                 sums, count = {}, 0
                 drawn, train_time = batches.drawn, 0.0
@@ -206,23 +304,42 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
                 dt = time.perf_counter() - t0
                 train_time, total_time = train_time + dt, total_time + dt
             if step % t.sample_every == 0:
-                save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
-            if t.eval_every and step % t.eval_every == 0:
-                runlog.metrics(step, evaluate_model(model, t.eval_samples, cache_dir))
+                grid()
+            if t.eval_every and step % t.eval_every == 0 and world.is_main:
+                with unwrapped(model):
+                    runlog.metrics(step, evaluate_model(model, t.eval_samples, cache_dir))
             if step % t.ckpt_every == 0:
-                _check_finite({k: float(v) for k, v in sums.items()}, step, ckpts)
-                ckpts.save(checkpoint_state(model, batches, step, elapsed_before + time.monotonic() - start, cfg), step)
+                _check_finite(world.mean({k: float(v) for k, v in sums.items()}), step, ckpts)
+                save_checkpoint()
         if sums:
-            _check_finite({k: float(v) / count for k, v in sums.items()}, step, ckpts)
-        ckpts.save(checkpoint_state(model, batches, step, elapsed_before + time.monotonic() - start, cfg), step)
-        save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
-        final = evaluate_model(model, t.eval_samples, cache_dir)
-        final["images_per_s"] = (batches.drawn - drawn_at_start) / max(total_time, 1e-9)
-        runlog.metrics(step, final)
+            _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts)
+        save_checkpoint()
+        grid()
+        if world.is_main:
+            with unwrapped(model):
+                final = evaluate_model(model, t.eval_samples, cache_dir)
+            final["images_per_s"] = world.size * (batches.drawn - drawn_at_start) / max(total_time, 1e-9)
+            runlog.metrics(step, final)
     finally:
         runlog.close()
-    _plot_curves(run_dir)
+    if world.is_main:
+        _plot_curves(run_dir)
     return {**final, "step": step, "run_dir": str(run_dir)}
+
+
+def check_model_fits_data(model: Model) -> None:
+    """Two samples must come out in the data's shape: a net built for other images
+    (e.g. 28x28 MNIST nets on 32x32 SVHN) fails here, before anything is written."""
+    try:
+        with unwrapped(model):
+            out = generate_seeded(model, 2, 0, grid_labels(model, 2))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GankitError(f"net '{model.cfg.net.name}' cannot generate data '{model.data.name}' "
+                          f"of shape {list(model.data.shape)}: {first[:200]}") from None
+    if tuple(out.shape[1:]) != model.data.shape:
+        raise GankitError(f"net '{model.cfg.net.name}' generates examples of shape {list(out.shape[1:])} but data "
+                          f"'{model.data.name}' has shape {list(model.data.shape)}")
 
 
 def _check_finite(values: dict[str, float], step: int, ckpts: Checkpoints) -> None:
@@ -232,6 +349,18 @@ def _check_finite(values: dict[str, float], step: int, ckpts: Checkpoints) -> No
             raise TrainingDiverged(
                 f"training diverged: loss '{key}' is {value} at step {step} (last good checkpoint: {last})"
             )
+
+
+def _check_params_finite(model: Model, step: int, ckpts: Checkpoints) -> None:
+    """Never write a checkpoint of non-finite weights over the last good one."""
+    params = list(model.parameters())
+    if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+        with unwrapped(model):
+            name = next(n for n, p in model.named_parameters() if not torch.isfinite(p).all())
+        last = ckpts.paths()[-1].name if ckpts.paths() else "none"
+        raise TrainingDiverged(
+            f"training diverged: parameter '{name}' is not finite at step {step} (last good checkpoint: {last})"
+        )
 
 
 def _plot_curves(run_dir: Path) -> None:

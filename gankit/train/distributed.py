@@ -1,0 +1,237 @@
+"""Data-parallel training on PyTorch's own engine, started by ``torchrun``.
+
+``torchrun --nproc_per_node=N -m gankit train PRESET`` starts N processes with
+``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT`` set. Each
+process builds the same model from the same seed, wraps every network of
+``Model.networks()`` in DistributedDataParallel (gloo on CPU, nccl on GPU) and
+draws its own shard of every global batch (``Batches(rank=, world=)``); DDP
+all-reduces the gradients during ``backward`` and broadcasts rank 0's buffers
+(batch-norm statistics) before each forward. A family whose gradients bypass
+``backward`` (``Model.ddp = False``) gets them averaged just before each optimizer
+step instead. Only rank 0 writes the run directory.
+
+Everything here is a no-op in a single process (``World()``), so the loop calls
+it unconditionally.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from gankit.errors import GankitError
+
+log = logging.getLogger("gankit")
+
+
+class PeerError(GankitError):
+    """Another rank (rank 0) failed; it reports the reason, this rank just stops."""
+
+
+class _DDP(DistributedDataParallel):
+    """DDP that still answers the wrapped network's own attributes (e.g. ``G.logits``)."""
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+
+@dataclass
+class World:
+    """This process's place in the job: ``rank`` of ``size`` (``size == 1``: not distributed)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    owns_group: bool = False  # this module started the process group (and ends it)
+
+    @property
+    def active(self) -> bool:
+        return self.size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    # -- setup ----------------------------------------------------------------
+    def device(self, device: torch.device) -> torch.device:
+        """Each rank's own GPU (``LOCAL_RANK``); CPU stays CPU."""
+        if self.active and device.type == "cuda":
+            return torch.device("cuda", self.local_rank)
+        return device
+
+    def close(self) -> None:
+        if self.owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+    # -- agreement ------------------------------------------------------------
+    def on_main(self, fn, *args, **kwargs):
+        """Run ``fn`` on rank 0 only; a GankitError there stops every rank."""
+        error, result = None, None
+        if self.is_main:
+            try:
+                result = fn(*args, **kwargs)
+            except GankitError as exc:
+                error = str(exc)
+        if self.active:
+            box = [error]
+            dist.broadcast_object_list(box, src=0)
+            error = box[0]
+        if error is not None:
+            raise GankitError(error) if self.is_main else PeerError(error)
+        return result
+
+    def broadcast(self, obj):
+        """Rank 0's ``obj`` on every rank."""
+        if not self.active:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def gather(self, obj) -> list | None:
+        """Every rank's ``obj`` as a list on rank 0 (None elsewhere)."""
+        if not self.active:
+            return [obj]
+        out = [None] * self.size if self.is_main else None
+        dist.gather_object(obj, out, dst=0)
+        return out
+
+    def mean(self, values: dict[str, float]) -> dict[str, float]:
+        """The average over ranks of each logged value (every rank gets the same numbers)."""
+        if not self.active or not values:
+            return values
+        keys = sorted(values)
+        t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=self._comm_device())
+        dist.all_reduce(t)
+        return {k: float(v) / self.size for k, v in zip(keys, t.tolist())}
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank if it is True on any rank (e.g. rank 0's clock says stop)."""
+        if not self.active:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self._comm_device())
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def _comm_device(self) -> torch.device:
+        return torch.device("cuda", self.local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+    # -- the model ------------------------------------------------------------
+    def wrap(self, model: nn.Module) -> None:
+        """Make ``model`` data-parallel: DDP around each network, or averaged gradients."""
+        if not self.active:
+            return
+        nets = model.networks()
+        if not nets:
+            raise GankitError(f"model family '{model.cfg.model.family}' exposes no networks to train data-parallel")
+        if getattr(model, "ddp", True):
+            ids = [self.local_rank] if next(model.parameters()).device.type == "cuda" else None
+            for name, net in nets.items():
+                # find_unused_parameters stays off: every family uses all of a network's
+                # parameters in each backward that touches it; D's frozen G-step forward
+                # (requires_grad False) registers no gradient hooks and needs no flag.
+                setattr(model, name, _DDP(net, device_ids=ids, broadcast_buffers=True))
+        else:
+            for net in nets.values():
+                self._broadcast_state(net)
+            for opt in model.optimizers().values():
+                opt.register_step_pre_hook(self._average_grads)
+
+    def after_step(self, model: nn.Module) -> None:
+        """Families without DDP: rank 0's buffers everywhere (what DDP's broadcast_buffers does)."""
+        if self.active and not getattr(model, "ddp", True):
+            for net in model.networks().values():
+                bufs = [b for b in net.buffers()]
+                if bufs:
+                    _broadcast_flat(bufs)
+
+    def _average_grads(self, opt, args, kwargs) -> None:
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        if not grads:
+            return
+        flat = torch._utils._flatten_dense_tensors(grads)
+        dist.all_reduce(flat)
+        flat /= self.size
+        for g, v in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
+            g.copy_(v)
+
+    def _broadcast_state(self, net: nn.Module) -> None:
+        tensors = [p.data for p in net.parameters()] + list(net.buffers())
+        if tensors:
+            _broadcast_flat(tensors)
+
+    def check_in_sync(self, model: nn.Module, step: int) -> None:
+        """All ranks must hold the same weights; a family whose gradients escape DDP would drift."""
+        if not self.active:
+            return
+        sums = torch.stack([
+            torch.stack([p.detach().double().sum() for p in net.parameters()]).sum()
+            for net in model.networks().values()
+        ]).to(self._comm_device())
+        lo, hi = sums.clone(), sums.clone()
+        dist.all_reduce(lo, op=dist.ReduceOp.MIN)
+        dist.all_reduce(hi, op=dist.ReduceOp.MAX)
+        if not torch.equal(lo, hi):
+            raise GankitError(
+                f"the ranks' weights differ at step {step}: family '{model.cfg.model.family}' computes gradients "
+                "outside backward(); set its class attribute ddp = False"
+            )
+
+
+def _broadcast_flat(tensors: list[torch.Tensor]) -> None:
+    """Broadcast from rank 0, one collective per dtype."""
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+    for t in tensors:
+        by_dtype.setdefault(t.dtype, []).append(t)
+    for group in by_dtype.values():
+        flat = torch._utils._flatten_dense_tensors(group)
+        dist.broadcast(flat, src=0)
+        for t, v in zip(group, torch._utils._unflatten_dense_tensors(flat, group)):
+            t.copy_(v)
+
+
+@contextlib.contextmanager
+def unwrapped(model: nn.Module):
+    """The model with its plain networks: for state dicts and rank-0-only sampling.
+
+    A DDP forward is a collective (buffer broadcast) and prefixes state-dict keys
+    with ``module.``; inside this block neither happens.
+    """
+    wrapped = {name: m for name, m in model.named_children() if isinstance(m, DistributedDataParallel)}
+    for name, m in wrapped.items():
+        setattr(model, name, m.module)
+    try:
+        yield model
+    finally:
+        for name, m in wrapped.items():
+            setattr(model, name, m)
+
+
+def world_from_env(device_type: str = "cpu") -> World:
+    """The job ``torchrun`` started (``WORLD_SIZE`` > 1), or a single process."""
+    try:
+        size = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", str(rank)))
+    except ValueError:
+        raise GankitError("WORLD_SIZE, RANK and LOCAL_RANK must be integers (set by torchrun)") from None
+    if size <= 1:
+        return World()
+    if not 0 <= rank < size:
+        raise GankitError(f"RANK={rank} is outside 0..{size - 1}")
+    owns = False
+    if not dist.is_initialized():
+        if device_type == "cuda":
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        owns = True
+    return World(rank, size, local, owns)
