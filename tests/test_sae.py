@@ -125,3 +125,13 @@ def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys):
     assert main(["sphere", str(run), "--png", str(tmp_path / "sphere.png")]) == 2  # exists, no --overwrite
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("gankit: error:") for line in err)
+
+
+def test_lambert_azimuthal_projection():
+    from gankit.experiments.sae import lambert_azimuthal
+
+    c = np.array([0.0, 0.0, 1.0])
+    pts = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [0.6, 0, -0.8]], dtype=float)
+    r = np.linalg.norm(lambert_azimuthal(pts, c), axis=1)
+    # radius 2 sin(theta / 2): centre 0, equator sqrt(2), angle acos(-0.8) -> sqrt(2 * 1.8)
+    assert r == pytest.approx([0.0, math.sqrt(2), math.sqrt(2), math.sqrt(3.6)])

@@ -113,8 +113,9 @@ def probe_run(run_dir: Path, per_class: int = 10, seed: int = 0, classifier: str
     out = {"run": str(run.dir), "step": run.step, "labels_per_class": per_class, "seed": seed,
            "classifier": classifier, "n_labelled": per_class * int(labels.unique().numel()),
            "n_scored": len(labels) - per_class * int(labels.unique().numel()), "unit": _check_unit(unit)}
-    out["sae"] = probe_accuracy(run.model.encode(data.x, unit), labels, per_class, seed, classifier)
-    out["sae_other_unit"] = probe_accuracy(run.model.encode(data.x, 1 - unit), labels, per_class, seed, classifier)
+    for u in (0, 1):
+        out[f"sae_unit{u}"] = probe_accuracy(run.model.encode(data.x, u), labels, per_class, seed, classifier)
+    out["sae"] = out[f"sae_unit{unit}"]
     out["pixels"] = probe_accuracy(data.x, labels, per_class, seed, classifier)
     if dcgan:
         base_dir = baseline_dcgan(run.dir, run.cfg, dcgan_run, progress)
