@@ -3,8 +3,9 @@ import os
 import pytest
 import torch
 
-# 2-core CI machine: one intra-op thread per test process keeps runs predictable.
-torch.set_num_threads(int(os.environ.get("GANKIT_TEST_THREADS", "2")))
+# One intra-op thread per test process: predictable, and immune to OpenMP oversubscription
+# when several processes share the cores (pytest-xdist workers, other jobs).
+torch.set_num_threads(int(os.environ.get("GANKIT_TEST_THREADS", "1")))
 
 
 @pytest.fixture(scope="session")
