@@ -146,9 +146,9 @@ class World:
             for opt in model.optimizers().values():
                 opt.register_step_pre_hook(self._average_grads)
 
-    def after_step(self, model: nn.Module) -> None:
-        """Families without DDP: rank 0's buffers everywhere (what DDP's broadcast_buffers does)."""
-        if self.active and not getattr(model, "ddp", True):
+    def sync_buffers(self, model: nn.Module) -> None:
+        """Rank 0's buffers (batch-norm statistics) on every rank."""
+        if self.active:
             for net in model.networks().values():
                 bufs = [b for b in net.buffers()]
                 if bufs:

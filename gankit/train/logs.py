@@ -61,3 +61,19 @@ def read_metrics(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def truncate_logs(run_dir: Path, step: int) -> None:
+    """Drop rows logged after ``step``: a resumed run replays them from its checkpoint."""
+    run_dir = Path(run_dir)
+    losses = run_dir / "losses.csv"
+    if losses.is_file():
+        lines = losses.read_text().splitlines(keepends=True)
+        keep = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].strip().isdigit()
+                            and int(ln.split(",", 1)[0]) <= step]
+        losses.write_text("".join(keep))
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.is_file():
+        keep = [ln for ln in metrics.read_text().splitlines(keepends=True)
+                if ln.strip() and json.loads(ln).get("step", 0) <= step]
+        metrics.write_text("".join(keep))

@@ -24,7 +24,7 @@ from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.train.checkpoint import Checkpoints, rng_state, set_rng_state
 from gankit.train.distributed import World, unwrapped, world_from_env
-from gankit.train.logs import RunLog
+from gankit.train.logs import RunLog, truncate_logs
 from gankit.train.rundir import prepare_run_dir
 
 log = logging.getLogger("gankit")
@@ -119,8 +119,9 @@ def evaluate_model(model: Model, n: int, cache_dir: Path | None = None, seed: in
 
 
 def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, cfg: Config,
-                     ranks: list[dict] | None = None) -> dict:
-    """Everything a resume needs; ``ranks`` (data-parallel runs) holds each rank's RNG and extra state."""
+                     ranks: list[dict] | None = None, pending: dict | None = None) -> dict:
+    """Everything a resume needs; ``ranks`` (data-parallel runs) holds each rank's RNG, extra
+    state and ``pending`` loss sums (those not logged yet, so the resumed log rows match)."""
     with unwrapped(model):
         state = {
             "step": step,
@@ -132,6 +133,7 @@ def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, 
             "extra": model.extra_state(),
             "batches": batches.state_dict(),
             "rng": rng_state(),
+            "log": pending or {"sums": {}, "count": 0},
         }
     if ranks is not None:
         state["world"] = len(ranks)
@@ -154,18 +156,21 @@ def restore(model: Model, batches: Batches | None, state: dict, world: World | N
     except (KeyError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GankitError(f"checkpoint {path} does not fit this model: {first[:200]}") from None
-    ranks = state.get("ranks")
-    mine = ranks[world.rank] if ranks and len(ranks) == world.size else None
-    model.load_extra_state(mine["extra"] if mine else state.get("extra", {}))
+    mine = rank_state(state, world)
+    model.load_extra_state(mine.get("extra", {}))
     if batches is None:
         return
     batches.load_state_dict(state["batches"])
-    if mine is not None:
+    if mine is not state or world.is_main:
         set_rng_state(mine["rng"])
-    elif world.is_main:
-        set_rng_state(state["rng"])
     else:  # resumed on more processes than wrote the checkpoint: a fresh stream for this rank
         seed_everything(rank_seed(model.cfg.train.seed, world.rank) + int(state["step"]))
+
+
+def rank_state(state: dict, world: World) -> dict:
+    """This rank's part of a checkpoint (rank 0's when the number of processes changed)."""
+    ranks = state.get("ranks")
+    return ranks[world.rank] if ranks and len(ranks) == world.size else state
 
 
 def rank_seed(seed: int, rank: int) -> int:
@@ -241,11 +246,14 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     check_model_fits_data(model)
     ckpts = Checkpoints(run_dir / "checkpoints", t.keep_checkpoints)
     step, elapsed_before = 0, 0.0
+    pending = {"sums": {}, "count": 0}
     if resume:
         state = world.broadcast(world.on_main(_load_for_resume, ckpts, run_dir, cfg))
         restore(model, batches, state, world)
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
+        pending = rank_state(state, world).get("log", {"sums": {}, "count": 0})
         world.on_main(_update_config, run_dir, cfg)
+        world.on_main(truncate_logs, run_dir, step)
     else:
         world.on_main(_start_run_dir, run_dir, overwrite, cfg)
         if world.active and not world.is_main:
@@ -253,8 +261,8 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     world.wrap(model)
     model.train()
     runlog = RunLog(run_dir, t.tensorboard) if world.is_main else _NoLog()
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
+    sums: dict[str, torch.Tensor] = {k: v.to(device) for k, v in pending["sums"].items()}
+    count = int(pending["count"])
     train_time = 0.0  # seconds inside train_step since the last log: images/s excludes eval and I/O
     total_time = 0.0
     drawn = drawn_at_start = batches.drawn
@@ -263,8 +271,9 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
 
     def save_checkpoint() -> None:
         _check_params_finite(model, step, ckpts)
-        ranks = world.gather({"rng": rng_state(), "extra": model.extra_state()}) if world.active else None
-        state = checkpoint_state(model, batches, step, elapsed_before + time.monotonic() - start, cfg, ranks)
+        log = {"sums": {k: v.cpu() for k, v in sums.items()}, "count": count}
+        ranks = world.gather({"rng": rng_state(), "extra": model.extra_state(), "log": log}) if world.active else None
+        state = checkpoint_state(model, batches, step, elapsed_before + time.monotonic() - start, cfg, ranks, log)
         if world.is_main:
             ckpts.save(state, step)
 
@@ -279,7 +288,8 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 break
             epoch, t0 = batches.epoch, time.perf_counter()
             logs = model.train_step(batches, step)
-            world.after_step(model)
+            if not getattr(model, "ddp", True):
+                world.sync_buffers(model)  # what DDP's broadcast_buffers does for the others
             step += 1
             model.on_step_end(step)
             for e in range(epoch, batches.epoch):
@@ -313,6 +323,7 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 save_checkpoint()
         if sums:
             _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts)
+        world.sync_buffers(model)  # every rank ends with rank 0's batch-norm statistics
         save_checkpoint()
         grid()
         if world.is_main:
