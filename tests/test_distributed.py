@@ -1,0 +1,74 @@
+"""Data-parallel training with ``torchrun``: 2 CPU processes (gloo) train one model."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import tinynet
+from gankit.train.checkpoint import Checkpoints
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def mnist_root(tmp_path_factory):
+    return tinynet.mnist_idx(tmp_path_factory.mktemp("mnist-idx"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun(nproc: int, *args: str, env: dict) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
+           f"--master_port={free_port()}", str(HERE / "tinynet.py"), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_two_processes_train_one_model(tmp_path, cache_dir, mnist_root):
+    preset = tinynet.write_preset(tmp_path, mnist_root)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    env = dict(os.environ, GANKIT_CACHE=str(cache_dir), TINYNET_DUMP=str(dump), OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
+    run = tmp_path / "run"
+    over = ["train.steps=6", "train.log_every=2", "train.ckpt_every=3", "train.sample_every=3"]
+    done = torchrun(2, "train", str(preset), *over, "--out", str(run), "--quiet", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    # the ranks end with identical weights (parameters and batch-norm statistics)
+    w0, w1 = (torch.load(dump / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert w0.keys() == w1.keys() and any("running_mean" in k for k in w0)
+    for key in w0:
+        assert torch.equal(w0[key], w1[key]), key
+    # ... which are the ones rank 0 checkpointed, together with both ranks' RNG streams
+    ckpt = Checkpoints(run / "checkpoints").load_latest()
+    assert ckpt["step"] == 6 and ckpt["world"] == 2 and len(ckpt["ranks"]) == 2
+    assert not torch.equal(ckpt["ranks"][0]["rng"]["torch"], ckpt["ranks"][1]["rng"]["torch"])
+    for key in w0:
+        assert torch.equal(ckpt["model"][key], w0[key]), key
+
+    # the run directory is written once: one header and one row per logged step, one summary
+    rows = (run / "losses.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == ["step", "2", "4", "6"]
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
+    assert done.stdout.count("run directory:") == 1
+    assert json.loads(done.stdout.splitlines()[0])["step"] == 6
+
+    # resume works the same way: 2 more steps on 2 processes
+    for r in (0, 1):
+        (dump / f"rank{r}.pt").unlink()
+    done = torchrun(2, "train", "--resume", str(run), "train.steps=8", "--quiet", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert Checkpoints(run / "checkpoints").load_latest()["step"] == 8
+    w0, w1 = (torch.load(dump / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    assert [r.split(",")[0] for r in (run / "losses.csv").read_text().splitlines()] == ["step", "2", "4", "6", "8"]
