@@ -116,6 +116,8 @@ def frozen_bn_stats(module: nn.Module):
 class SymbolicAutoencoder(Model):
     """Bi-net (D0, D1) + symbol-to-image generator G trained by section 3.6."""
 
+    ddp = False  # gradients come from torch.autograd.grad (steps 15-16), which DDP cannot see
+
     def __init__(self, cfg: Config, data: Dataset):
         super().__init__(cfg, data)
         self.G, self.D = build_nets(cfg.net, data)
