@@ -84,6 +84,8 @@ def test_label_channels_and_conditional_shapes():
     assert dcgan.D(x, y).shape == (5,) and wgan.D(x, y).shape == (5,)
     with pytest.raises(GankitError):
         dcgan.G(z)  # a conditional generator without labels
+    at_input = tiny_model("cdcgan-mnist", "net.cond_at=input")
+    assert at_input.D.convs[0].in_channels == 1 + 10 and at_input.D(torch.zeros(2, 1, 28, 28), y[:2]).shape == (2,)
 
 
 def test_adaptive_critic_schedule():

@@ -11,7 +11,8 @@ channels: 256, 128, 64 for w=64 as in the table); 28x28 starts at s=7 (two, 2w a
 - unconditional, no minibatch discrimination: one linear output (the table's 4x4 valid conv);
 - conditional: flattened features ++ one-hot c -> Dense 256, LeakyReLU -> Dense 1 (3.3.1);
   ``cond_dense`` > 0 first squeezes the features through a small dense layer ("concatenate the
-  condition to a poor neural layer, with a few neurons", 2.7);
+  condition to a poor neural layer, with a few neurons", 2.7); ``cond_at: input`` instead gives
+  D the label as constant one-hot image channels, the guide's WGAN method (5.5);
 - ``mbd``: Dense 256 -> minibatch discrimination (B, C) -> Dense 256 -> Dense 1 (4.3; dense
   layers before and after gave the guide its best results).
 ``vbn`` replaces the generator's batch norms by virtual batch norm (4.4) with a reference
@@ -50,6 +51,8 @@ class GuideNetConfig(NetConfig):
     # 2.7: concatenate the label to "a poor layer, with a few neurons" so that it is not drowned
     # out (class leakage): >0 squeezes the flattened conv features to this many first; 0 = 3.3.1 table
     cond_dense: int = 0
+    # where D sees the label: "dense" (2.7, 3.3.1) or "input" (constant one-hot channels, 5.5)
+    cond_at: str = "dense"
     mbd: bool = False  # minibatch discrimination between the dense layers (4.3)
     mbd_b: int = 128  # B: number of minibatch kernels (features added)
     mbd_c: int = 5  # C: dimension of each kernel
@@ -59,6 +62,8 @@ class GuideNetConfig(NetConfig):
     def validate(self) -> None:
         if not 2 <= self.kernel <= 7:
             raise GankitError(f"config key 'net.kernel' must lie in 2..7, got {self.kernel}")
+        if self.cond_at not in ("dense", "input"):
+            raise GankitError(f"config key 'net.cond_at' must be dense or input, got '{self.cond_at}'")
         if self.cond_dense < 0:
             raise GankitError(f"config key 'net.cond_dense' must be >= 0, got {self.cond_dense}")
         for key in ("width", "dense", "mbd_b", "mbd_c", "vbn_ref"):
@@ -163,18 +168,21 @@ class GuideDiscriminator(nn.Module):
         super().__init__()
         c, h, w = data.shape
         self.conditional, self.num_classes = cfg.conditional, data.num_classes
-        self.convs = _conv_stack(c, cfg.width, cfg.kernel, nn.BatchNorm2d)
+        self.at_input = cfg.conditional and cfg.cond_at == "input"
+        self.at_dense = cfg.conditional and not self.at_input
+        cin = c + (data.num_classes if self.at_input else 0)
+        self.convs = _conv_stack(cin, cfg.width, cfg.kernel, nn.BatchNorm2d)
         with torch.no_grad():
-            flat = self.convs.eval()(torch.zeros(1, c, h, w)).numel()
+            flat = self.convs.eval()(torch.zeros(1, cin, h, w)).numel()
         self.convs.train()
         self.squeeze = nn.Identity()
-        if cfg.conditional and cfg.cond_dense:
+        if self.at_dense and cfg.cond_dense:
             self.squeeze = nn.Sequential(nn.Linear(flat, cfg.cond_dense), nn.LeakyReLU(0.2, True))
             flat = cfg.cond_dense
-        if not cfg.conditional and not cfg.mbd:
+        if not self.at_dense and not cfg.mbd:
             self.head = nn.Linear(flat, 1)
         else:
-            cin = flat + (data.num_classes if cfg.conditional else 0)
+            cin = flat + (data.num_classes if self.at_dense else 0)
             layers = [nn.Linear(cin, cfg.dense), nn.LeakyReLU(0.2, True)]
             if cfg.mbd:
                 mbd = MinibatchDiscrimination(cfg.dense, cfg.mbd_b, cfg.mbd_c)
@@ -183,8 +191,10 @@ class GuideDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(y, self.conditional, "discriminator")
+        if self.at_input:
+            x = torch.cat([x, label_channels(y, self.num_classes, x.shape[2], x.shape[3], x.dtype)], dim=1)
         f = self.squeeze(self.convs(x).flatten(1))
-        if self.conditional:
+        if self.at_dense:
             f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
         return self.head(f).squeeze(1)
 
