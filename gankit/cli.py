@@ -289,6 +289,24 @@ def cmd_experiment_binarygan(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from gankit.bench import bench, format_table, parse_models
+
+    models = parse_models(args.models)
+
+    def on_row(row) -> None:
+        if args.json:
+            print(json.dumps(row.to_dict()), flush=True)
+        elif not args.quiet:
+            print(f"{row.model}: gankit {row.gankit_images_per_s:.0f} img/s, reference "
+                  f"{row.reference_images_per_s:.0f} img/s ({row.ratio:.2f}x)", file=sys.stderr, flush=True)
+
+    rows = bench(models, args.seconds, args.threads, args.set or [], memory=not args.no_memory, on_row=on_row)
+    if not args.json:
+        print(format_table(rows))
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
@@ -366,6 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(func=cmd_sphere)
+
+    s = sub.add_parser("bench", help="time gankit's trainer against the textbook PyTorch loop (benchmarks/reference.py)")
+    s.add_argument("--models", help="comma-separated presets (default dcgan-mnist,wgangp-mnist,dcgan-mnist-fast)")
+    s.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model, split between the two loops (default 20)")
+    s.add_argument("--threads", type=int, help="torch threads for both loops (default: all cores)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override for both loops (repeatable)")
+    s.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes (two short subprocesses per model)")
+    s.add_argument("--json", action="store_true", help="one JSON line per model instead of the table")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("compare", help="train presets for the same budget and seed; side-by-side report")
     s.add_argument("presets", nargs="+", help="preset names (or YAML files)")
