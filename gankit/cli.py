@@ -120,14 +120,15 @@ def cmd_train(args) -> int:
 
     main_process = _is_main_process()
     bar = None
-    if not args.quiet and main_process:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.train.steps, desc=cfg.preset, unit="step", dynamic_ncols=True)
 
     def progress(p) -> None:
-        if bar is None:
+        nonlocal bar
+        if args.quiet or not main_process:
             return
+        if bar is None:  # opened on the first log: an early error stays one line
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.train.steps, desc=cfg.preset, unit="step", dynamic_ncols=True)
         bar.n = p.step
         shown = {k: f"{v:.3g}" for k, v in list(p.losses.items())[:4]}
         bar.set_postfix(**shown, img_s=f"{p.images_per_s:.0f}")

@@ -17,12 +17,31 @@ import torch
 from torch import nn
 
 from gankit.config import NetConfig
-from gankit.registry import NETS
+from gankit.models.gan import GAN, GANConfig
+from gankit.registry import MODELS, NETS
 
 
 @dataclass
 class TinyBNOpts(NetConfig):
     hidden: int = 24
+    conditional: bool = False  # the gan family then feeds labels (which these nets ignore)
+
+
+@dataclass
+class NaNGANConfig(GANConfig):
+    nan_at: int = 0  # from this generator step on (1-based) the logged g_loss is NaN; 0 = never
+
+
+if "gan-nan-test" not in MODELS:
+    @MODELS.register("gan-nan-test", options=NaNGANConfig)
+    class NaNGAN(GAN):
+        """The gan family with a loss that turns NaN at ``model.nan_at`` (tests only)."""
+
+        def train_step(self, batches, step):
+            logs = super().train_step(batches, step)
+            if self.cfg.model.nan_at and step + 1 >= self.cfg.model.nan_at:
+                logs["g_loss"] = logs["g_loss"] * float("nan")
+            return logs
 
 
 class TinyG(nn.Module):

@@ -82,16 +82,29 @@ class Checkpoints:
         return path
 
     def load_latest(self, map_location="cpu") -> dict | None:
-        """The newest readable checkpoint; a corrupt newer one is skipped with a warning."""
+        """The newest readable checkpoint; a corrupt newer one is skipped with a warning.
+
+        None when there is none; ``self.unreadable`` then names the corrupt files.
+        """
+        self.unreadable: list[str] = []
         for path in reversed(self.paths()):
             try:
                 state = load_checkpoint(path, map_location)
             except GankitError as exc:
-                log.warning("warning: %s; using the previous checkpoint", exc)
+                self.unreadable.append(path.name)
+                skipped = exc
                 continue
+            if self.unreadable:
+                log.warning("warning: %s; using %s", skipped, path.name)
             state["_path"] = str(path)
             return state
         return None
+
+    def missing(self) -> str:
+        """Why ``load_latest`` found nothing, for an error message."""
+        if getattr(self, "unreadable", None):
+            return f"every checkpoint under {self.dir} is corrupt or truncated ({', '.join(self.unreadable)})"
+        return f"no checkpoint under {self.dir}"
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:

@@ -194,7 +194,7 @@ class _NoLog:
 def _load_for_resume(ckpts: Checkpoints, run_dir: Path, cfg: Config) -> dict:
     state = ckpts.load_latest("cpu")
     if state is None:
-        raise GankitError(f"no readable checkpoint under {run_dir / 'checkpoints'} to resume from")
+        raise GankitError(f"cannot resume {run_dir}: {ckpts.missing()}")
     if state.get("preset") not in (None, cfg.preset):
         raise GankitError(f"run {run_dir} was made with preset '{state['preset']}', not '{cfg.preset}'")
     return state
@@ -302,7 +302,7 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 values = world.mean({k: float(v) / count for k, v in sums.items()})
                 dt = time.perf_counter() - t0
                 train_time, total_time = train_time + dt, total_time + dt
-                _check_finite(values, step, ckpts)
+                _check_finite(values, step, ckpts, count)
                 world.check_in_sync(model, step)
                 runlog.losses(step, values)
                 if progress is not None and world.is_main:
@@ -319,10 +319,10 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 with unwrapped(model):
                     runlog.metrics(step, evaluate_model(model, t.eval_samples, cache_dir))
             if step % t.ckpt_every == 0:
-                _check_finite(world.mean({k: float(v) for k, v in sums.items()}), step, ckpts)
+                _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
                 save_checkpoint()
         if sums:
-            _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts)
+            _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
         world.sync_buffers(model)  # every rank ends with rank 0's batch-norm statistics
         save_checkpoint()
         grid()
@@ -353,12 +353,15 @@ def check_model_fits_data(model: Model) -> None:
                           f"'{model.data.name}' has shape {list(model.data.shape)}")
 
 
-def _check_finite(values: dict[str, float], step: int, ckpts: Checkpoints) -> None:
+def _check_finite(values: dict[str, float], step: int, ckpts: Checkpoints, count: int = 1) -> None:
+    """``values`` are means over the last ``count`` steps (losses are synced only when logged)."""
     for key, value in values.items():
         if not math.isfinite(value):
             last = ckpts.paths()[-1].name if ckpts.paths() else "none"
+            window = f" (mean of steps {step - count + 1}-{step})" if count > 1 else ""
             raise TrainingDiverged(
-                f"training diverged: loss '{key}' is {value} at step {step} (last good checkpoint: {last})"
+                f"training diverged: loss '{key}' is {value} at step {step}{window}; "
+                f"last good checkpoint: {last}"
             )
 
 
@@ -370,7 +373,7 @@ def _check_params_finite(model: Model, step: int, ckpts: Checkpoints) -> None:
             name = next(n for n, p in model.named_parameters() if not torch.isfinite(p).all())
         last = ckpts.paths()[-1].name if ckpts.paths() else "none"
         raise TrainingDiverged(
-            f"training diverged: parameter '{name}' is not finite at step {step} (last good checkpoint: {last})"
+            f"training diverged: parameter '{name}' is not finite at step {step}; last good checkpoint: {last}"
         )
 
 

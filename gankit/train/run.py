@@ -44,9 +44,10 @@ def open_run(run_dir: Path, device: str = "cpu") -> Run:
     """Config, dataset and the model restored from the newest readable checkpoint."""
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
-    state = Checkpoints(run_dir / "checkpoints").load_latest(device)
+    ckpts = Checkpoints(run_dir / "checkpoints")
+    state = ckpts.load_latest(device)
     if state is None:
-        raise GankitError(f"run {run_dir} has no checkpoint yet (nothing to sample or evaluate)")
+        raise GankitError(f"run {run_dir} has nothing to sample or evaluate: {ckpts.missing()}")
     data = load_dataset(cfg.data)
     model = build_model(cfg, data).to(select_device(device))
     restore(model, None, state)
