@@ -25,6 +25,7 @@ from gankit.registry import MODELS, NETS
 class TinyBNOpts(NetConfig):
     hidden: int = 24
     conditional: bool = False  # the gan family then feeds labels (which these nets ignore)
+    wrong_shape: bool = False  # G makes images one row short (a net that does not fit its data)
 
 
 @dataclass
@@ -73,7 +74,8 @@ if "tiny-bn-test" not in NETS:
     @NETS.register("tiny-bn-test", options=TinyBNOpts)
     def tiny_bn(cfg, data):
         """Two-layer MLP pair with batch norm in G and dropout in D (tests only)."""
-        return TinyG(cfg.z_dim, data.shape, cfg.hidden), TinyD(data.shape, cfg.hidden)
+        shape = (data.shape[0], data.shape[1] - 1, *data.shape[2:]) if cfg.wrong_shape else data.shape
+        return TinyG(cfg.z_dim, shape, cfg.hidden), TinyD(data.shape, cfg.hidden)
 
 
 PRESET = """\
