@@ -1,0 +1,84 @@
+"""gankit bench (issue 8): the command runs and reports; the speed-ups keep the maths.
+
+No speed assertions here: timings depend on the machine and its load.
+"""
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gankit.cli import main
+from gankit.config import load_config
+from gankit.data.base import Batches, Dataset
+from gankit.layers.dropout import Dropout
+from gankit.models import build_model
+
+
+def test_bench_json_runs_and_prints_the_keys(capsys):
+    # tiny: one thread, a quarter-width net (the bench's cost is a few training steps)
+    assert main(["bench", "--models", "dcgan-mnist-fast", "--seconds", "2", "--json", "--threads", "1",
+                 "--set", "net.width=0.25"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    row = lines[0]
+    assert row["model"] == "dcgan-mnist-fast"
+    for key in ("gankit_images_per_s", "reference_images_per_s", "ratio", "gankit_gflop_per_step",
+                "reference_gflop_per_step", "matmul_peak_gflop_per_s", "gankit_seconds_to_1000_steps"):
+        assert math.isfinite(row[key]) and row[key] > 0, key
+    assert row["ratio"] == pytest.approx(row["gankit_images_per_s"] / row["reference_images_per_s"])
+    # reusing the D step's fake batch and freezing D in the G step: fewer FLOPs per step
+    assert row["gankit_gflop_per_step"] < row["reference_gflop_per_step"]
+
+
+def test_bench_rejects_unknown_models(capsys):
+    assert main(["bench", "--models", "no-such-preset", "--seconds", "1"]) == 2
+    assert "unknown bench model 'no-such-preset'" in capsys.readouterr().err
+
+
+def test_dropout_is_nn_dropout_maths():
+    torch.manual_seed(0)
+    x = torch.randn(200, 100, requires_grad=True)
+    layer = Dropout(0.3)
+    y = layer(x)
+    kept = y != 0
+    assert kept.float().mean().item() == pytest.approx(0.7, abs=0.01)  # Bernoulli(1 - p) mask
+    assert torch.allclose(y[kept], x[kept] / 0.7)  # inverted-dropout scaling
+    y.sum().backward()
+    assert torch.allclose(x.grad, kept.float() / 0.7)  # gradient through the same mask
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    assert isinstance(layer, nn.Dropout) and layer.state_dict() == {}
+
+
+def _tiny_gan(**model):
+    cfg = load_config("dcgan-mnist-fast", ["net.width=0.125", "data.batch_size=16"]
+                      + [f"model.{k}={str(v).lower()}" for k, v in model.items()])
+    data = Dataset("toy", torch.rand(64, 1, 28, 28) * 2 - 1, torch.arange(64) % 10, num_classes=10)
+    torch.manual_seed(0)
+    return build_model(cfg, data), data
+
+
+def test_reuse_fake_runs_the_generator_once_per_step():
+    for reuse, forwards in ((True, 1), (False, 2)):
+        model, data = _tiny_gan(reuse_fake=reuse)
+        calls = []
+        model.G.register_forward_hook(lambda *a: calls.append(1))
+        before = [p.detach().clone() for p in model.G.parameters()]
+        model.train_step(Batches(data, 16, 0), 0)
+        assert len(calls) == forwards
+        assert any(not torch.equal(b, p) for b, p in zip(before, model.G.parameters()))  # G still trained
+
+
+def test_channels_last_keeps_the_outputs():
+    a, data = _tiny_gan(channels_last=True)
+    b, _ = _tiny_gan(channels_last=False)
+    b.load_state_dict(a.state_dict())
+    a.eval(), b.eval()
+    z, x = torch.randn(8, 100), data.x[:8]
+    conv = next(m for m in a.D.modules() if isinstance(m, nn.Conv2d) and m.in_channels > 1)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.weight.is_contiguous()
+    assert torch.allclose(a.G(z), b.G(z), atol=1e-5)
+    assert torch.allclose(a.D(x), b.D(x), atol=1e-4)
