@@ -141,3 +141,14 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(world, tmp_path, c
     state = Checkpoints(out / "checkpoints").load_latest()
     assert state["step"] == 8
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_batch_not_divisible_by_processes(world, capsys, tmp_path, monkeypatch):
+    # as torchrun --nproc_per_node=3 would set it; the check comes before any process group
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "0")
+    code = run_cli(["train", world / "tiny.yaml", "--out", tmp_path / "r"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert re.search(r"data.batch_size 16 must be divisible by the number of processes \(3\)", err[0]), err[0]
+    assert not (tmp_path / "r").exists()

@@ -216,10 +216,18 @@ def unwrapped(model: nn.Module):
             setattr(model, name, m)
 
 
+def env_world_size() -> int:
+    """The number of processes ``torchrun`` started (1 without torchrun)."""
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        raise GankitError(f"WORLD_SIZE must be an integer (set by torchrun), got {os.environ['WORLD_SIZE']!r}") from None
+
+
 def world_from_env(device_type: str = "cpu") -> World:
     """The job ``torchrun`` started (``WORLD_SIZE`` > 1), or a single process."""
+    size = env_world_size()
     try:
-        size = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
         local = int(os.environ.get("LOCAL_RANK", str(rank)))
     except ValueError:

@@ -23,7 +23,7 @@ from gankit.errors import GankitError
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.train.checkpoint import Checkpoints, rng_state, set_rng_state
-from gankit.train.distributed import World, unwrapped, world_from_env
+from gankit.train.distributed import World, env_world_size, unwrapped, world_from_env
 from gankit.train.logs import RunLog, truncate_logs
 from gankit.train.rundir import prepare_run_dir
 
@@ -227,6 +227,9 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
     if t.threads:
         torch.set_num_threads(t.threads)
     device = select_device(t.device)
+    if cfg.data.batch_size % env_world_size():  # before any process waits for the others
+        raise GankitError(f"data.batch_size {cfg.data.batch_size} must be divisible by the number of "
+                          f"processes ({env_world_size()}): it is the global batch, split among them")
     world = world_from_env(device.type)
     try:
         return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data)
@@ -237,8 +240,6 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
 def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool,
            progress, cache_dir, data) -> dict:
     t = cfg.train
-    if cfg.data.batch_size % world.size:
-        raise GankitError(f"data.batch_size {cfg.data.batch_size} must be divisible by the number of processes ({world.size})")
     seed_everything(t.seed)  # the same initial weights on every rank
     data = data if data is not None else load_dataset(cfg.data)
     model = build_model(cfg, data).to(device)
