@@ -57,7 +57,7 @@ class Batches:
                  rank: int = 0, world: int = 1):
         if batch_size * world > len(data):
             raise GankitError(
-                f"data.batch_size {batch_size} (x{world} processes) is larger than the dataset ({len(data)} examples)"
+                f"data.batch_size {batch_size * world} is larger than the dataset ({len(data)} examples)"
             )
         self.data = data
         self.batch_size = batch_size
