@@ -14,6 +14,7 @@ from gankit.losses import half_angle_bce
 from gankit.metrics.probe import few_label_split, probe_accuracy
 from gankit.models import build_model
 from gankit.models.sae import sae_losses
+from gankit.train.loop import train
 
 
 def test_h_hand_values():
@@ -95,12 +96,15 @@ def test_short_training_lowers_shell_loss_and_improves_probe(mnist):
     assert after > before + 0.05, (before, after)
 
 
-def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys):
+def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys, mnist, monkeypatch):
+    import gankit.train.run
+
+    monkeypatch.setattr(gankit.train.run, "load_dataset", lambda cfg: mnist)  # load MNIST once
     run = tmp_path / "run"
-    args = ["train", "sae-mnist-sphere", "net.width=8", "train.steps=6", "train.sample_every=6",
-            "train.eval_samples=200", "train.tensorboard=false", "--out", str(run), "--quiet"]
-    assert main(args) == 0
-    capsys.readouterr()
+    cfg = load_config("sae-mnist-sphere", ["net.width=8", "train.steps=6", "train.sample_every=6",
+                                           "train.eval_samples=200", "train.tensorboard=false", "train.threads=null"])
+    result = train(cfg, run, data=mnist, cache_dir=cache_dir)
+    assert 0 <= result["probe10_unit1"] <= 1 and 0 <= result["recon_agreement_unit0"] <= 1
 
     assert main(["encode", str(run), "--out", str(tmp_path / "s.npz"), "--unit", "0"]) == 0
     arrays = np.load(tmp_path / "s.npz")
@@ -108,7 +112,7 @@ def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys):
     assert np.allclose(np.linalg.norm(arrays["symbols"], axis=1), 1, atol=1e-5)
 
     capsys.readouterr()
-    assert main(["probe", str(run), "--labels-per-class", "5", "--no-dcgan"]) == 0
+    assert main(["probe", str(run), "--labels-per-class", "5", "--no-dcgan", "--classifier", "knn"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n_labelled"] == 50 and 0 <= result["sae"] <= 1 and 0 <= result["pixels"] <= 1
 

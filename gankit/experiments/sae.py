@@ -198,21 +198,25 @@ def sphere_plot(run_dir: Path, png: Path, n: int = 2000, seed: int = 0) -> dict:
     center = sym[GENERALIZING].mean(0)
     if np.linalg.norm(center) < 1e-8:
         center = np.array([0.0, 0.0, 1.0])
-    fig, ax = plt.subplots(figsize=(7, 7))
     cmap = plt.get_cmap("tab10")
+    colors = [cmap(int(k) % 10) for k in y]
     styles = {GENERALIZING: dict(marker="o", s=6, alpha=0.7), 1 - GENERALIZING: dict(marker="x", s=10, alpha=0.5)}
-    for u in (1 - GENERALIZING, GENERALIZING):
-        xy = lambert_azimuthal(sym[u], center)
-        ax.scatter(xy[:, 0], xy[:, 1], c=[cmap(int(k) % 10) for k in y], linewidths=0.6, **styles[u])
-    ax.add_patch(plt.Circle((0, 0), 2.0, fill=False, color="0.6", lw=0.8))
+    proj = {u: lambert_azimuthal(sym[u], center) for u in (0, 1)}
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6.5))
+    # left: the whole sphere (both rings); right: the generalizing unit's tight inner ring, zoomed
+    for ax, units in ((axes[0], (1 - GENERALIZING, GENERALIZING)), (axes[1], (GENERALIZING,))):
+        for u in units:
+            ax.scatter(proj[u][:, 0], proj[u][:, 1], c=colors, linewidths=0.6, **styles[u])
+        ax.set_aspect("equal")
+    axes[0].add_patch(plt.Circle((0, 0), 2.0, fill=False, color="0.6", lw=0.8))
+    axes[0].set_xlim(-2.05, 2.05)
+    axes[0].set_ylim(-2.05, 2.05)
     handles = [plt.Line2D([], [], ls="", marker="o", color=cmap(k), label=str(k)) for k in range(10)]
     handles += [plt.Line2D([], [], ls="", marker="o", color="k", label=f"unit {GENERALIZING} (generalizing)"),
                 plt.Line2D([], [], ls="", marker="x", color="k", label=f"unit {1 - GENERALIZING} (diversifying)")]
-    ax.legend(handles=handles, loc="upper right", fontsize=7, ncol=2)
-    ax.set_xlim(-2.05, 2.05)
-    ax.set_ylim(-2.05, 2.05)
-    ax.set_aspect("equal")
-    ax.set_title(f"SAE symbols on S^2 (Lambert azimuthal, centred on unit {GENERALIZING}'s mean), step {run.step}")
+    axes[0].legend(handles=handles, loc="upper right", fontsize=7, ncol=2)
+    axes[0].set_title(f"both units, Lambert azimuthal about unit {GENERALIZING}'s mean (step {run.step})")
+    axes[1].set_title(f"unit {GENERALIZING} (generalizing), zoomed")
     png = Path(png)
     try:
         png.parent.mkdir(parents=True, exist_ok=True)
