@@ -9,7 +9,8 @@ in the source checkout.
 What is measured (one ``BenchRow`` per preset):
 
 * images/s: real training images consumed per second of step time (``n_critic`` batches
-  per generator step), after two warm-up steps of each loop;
+  per generator step), after two warm-up steps of each loop; also the process CPU time
+  per step (all threads), which other processes' load disturbs less than wall time;
 * seconds to the first 1,000 steps: *extrapolated* as the measured setup time (building
   nets, optimizers, batch source, first step) plus 1,000 x the mean measured step time;
 * FLOPs of one training step: ``torch.utils.flop_counter.FlopCounterMode`` over one step
@@ -56,6 +57,8 @@ class BenchRow:
     reference_steps: int
     gankit_ms_per_step: float
     reference_ms_per_step: float
+    gankit_cpu_ms_per_step: float  # process CPU time (all threads) per step: steadier under load
+    reference_cpu_ms_per_step: float
     gankit_seconds_to_1000_steps: float  # extrapolated: setup + 1000 x mean step time
     reference_seconds_to_1000_steps: float
     gankit_gflop_per_step: float
@@ -179,10 +182,25 @@ def matmul_peak(seconds: float = 1.0, n: int = 1024) -> float:
     return 2 * n**3 / best / 1e9
 
 
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's module tracker: only the total is needed, and the
+    tracker's backward hooks break ``torch.autograd.grad`` (the WGAN-GP penalty)."""
+
+    parents = {"Global"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return False
+
+
 def step_flops(arm) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _GlobalOnly()
+    with counter:
         arm.step()
     return int(counter.get_total_flops())
 
@@ -246,17 +264,19 @@ def bench_model(name: str, seconds: float = 20.0, threads: int | None = None, ov
     steps = {k: 0 for k in arms}
     images = {k: 0 for k in arms}
     spent = {k: 0.0 for k in arms}
+    cpu = {k: 0.0 for k in arms}
     per_step = {k: None for k in arms}
     while min(spent.values()) < seconds / 2 or min(steps.values()) < 1:
         for key, arm in arms.items():
             # a slice of about slice_s seconds (at least one step), from the last estimate
             n = 1 if per_step[key] is None else max(1, int(slice_s / per_step[key]))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n):
                 images[key] += arm.step()
             if key == "gankit":
                 arm.flush()  # the slice's pending loss sums: its host sync is timed too
             spent[key] += time.perf_counter() - t0
+            cpu[key] += time.process_time() - c0
             steps[key] += n
             per_step[key] = spent[key] / steps[key]
     flops = {k: step_flops(arm) for k, arm in arms.items()}
@@ -271,6 +291,8 @@ def bench_model(name: str, seconds: float = 20.0, threads: int | None = None, ov
         ratio=ips["gankit"] / ips["reference"],
         gankit_steps=steps["gankit"], reference_steps=steps["reference"],
         gankit_ms_per_step=1000 * per_step["gankit"], reference_ms_per_step=1000 * per_step["reference"],
+        gankit_cpu_ms_per_step=1000 * cpu["gankit"] / steps["gankit"],
+        reference_cpu_ms_per_step=1000 * cpu["reference"] / steps["reference"],
         gankit_seconds_to_1000_steps=setup["gankit"] + 1000 * per_step["gankit"],
         reference_seconds_to_1000_steps=setup["reference"] + 1000 * per_step["reference"],
         gankit_gflop_per_step=flops["gankit"] / 1e9, reference_gflop_per_step=flops["reference"] / 1e9,
@@ -305,6 +327,7 @@ TABLE_COLUMNS = (
     ("gankit img/s", "gankit_images_per_s", "{:.0f}"),
     ("reference img/s", "reference_images_per_s", "{:.0f}"),
     ("ratio", "ratio", "{:.2f}x"),
+    ("CPU ms/step (g/ref)", ("gankit_cpu_ms_per_step", "reference_cpu_ms_per_step"), "{:.0f} / {:.0f}"),
     ("s to 1k steps (g/ref, extrap.)", ("gankit_seconds_to_1000_steps", "reference_seconds_to_1000_steps"), "{:.0f} / {:.0f}"),
     ("GFLOP/step (g/ref)", ("gankit_gflop_per_step", "reference_gflop_per_step"), "{:.2f} / {:.2f}"),
     ("GFLOP/s (g/ref)", ("gankit_gflop_per_s", "reference_gflop_per_s"), "{:.1f} / {:.1f}"),
