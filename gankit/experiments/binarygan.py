@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from gankit.errors import GankitError
+from gankit.report.curves import save_figure
 
 RUNS = {  # run name -> preset
     "mlp-dbn": "binarygan-mlp-dbn",
@@ -153,8 +154,7 @@ def write_histogram(preacts: dict[str, torch.Tensor], png: Path, csv_path: Path,
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
+    save_figure(fig, png)
     return {k: h.tolist() for k, h in hists.items()}
 
 
@@ -175,9 +175,7 @@ def write_panels(panels: list[tuple[str, np.ndarray]], png: Path, title: str, co
         ax.set_title(caption, fontsize=9)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 def run_panels(name: str, model, n: int = 64) -> list[tuple[str, np.ndarray]]:

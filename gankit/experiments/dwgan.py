@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from gankit.errors import GankitError
+from gankit.report.curves import save_figure
 
 BOARDS = {
     "3x3-2p": ("dwgan-ttt-3x3-2p", "wgan-ttt-3x3-2p"),
@@ -72,11 +73,7 @@ def plot_curves(runs: dict[str, Path], png: Path, protocol: str = "fixed") -> Pa
     which = "100 samples of a fixed noise batch" if protocol == "fixed" else "fresh samples"
     fig.suptitle(f"board metrics vs iterations ({which})")
     fig.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 def summarize(run_dir: Path, threshold: float = 90.0, protocol: str = "fixed") -> dict:

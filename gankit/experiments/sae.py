@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.report.curves import save_figure
 from gankit.metrics.probe import probe_accuracy
 from gankit.models.sae import GENERALIZING
 
@@ -217,13 +218,6 @@ def sphere_plot(run_dir: Path, png: Path, n: int = 2000, seed: int = 0) -> dict:
     axes[0].legend(handles=handles, loc="upper right", fontsize=7, ncol=2)
     axes[0].set_title(f"both units, Lambert azimuthal about unit {GENERALIZING}'s mean (step {run.step})")
     axes[1].set_title(f"unit {GENERALIZING} (generalizing), zoomed")
-    png = Path(png)
-    try:
-        png.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png, dpi=120)
-    except OSError as exc:
-        raise GankitError(f"cannot write {png}: {exc}") from None
-    finally:
-        plt.close(fig)
+    png = save_figure(fig, png, dpi=120)
     spread = {f"mean_cos_to_center_unit{u}": float((sym[u] @ (center / np.linalg.norm(center))).mean()) for u in (0, 1)}
     return {"run": str(run.dir), "step": run.step, "n": int(len(idx)), "png": str(png), **spread}

@@ -139,7 +139,7 @@ def metric_table(entries: list[Entry]) -> tuple[list[str], list[list[str]]]:
 
 def plot_shared_losses(entries: list[Entry], png: Path) -> Path | None:
     """One panel per loss name, every run's (smoothed) curve in it; shared step and loss axes."""
-    from gankit.report.curves import _save, plt, read_losses, smooth
+    from gankit.report.curves import plt, read_losses, save_figure, smooth
 
     curves = {}
     for e in entries:
@@ -163,7 +163,7 @@ def plot_shared_losses(entries: list[Entry], png: Path) -> Path | None:
     axes[0, 0].legend(loc="best", fontsize=8)
     axes[-1, 0].set_xlabel("generator step")
     fig.tight_layout()
-    return _save(fig, png)
+    return save_figure(fig, png)
 
 
 def write_report(entries: list[Entry], out: Path, budget: Budget, seed: int, overrides: list[str]) -> tuple[Path, Path]:

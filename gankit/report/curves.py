@@ -60,11 +60,12 @@ def read_losses(csv_path: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray]
     return steps, cols
 
 
-def _save(fig, png_path: str | Path) -> Path:
+def save_figure(fig, png_path: str | Path, dpi: int = 100) -> Path:
+    """Write a matplotlib figure as PNG (creating its folder) and close it; errors are one line."""
     path = Path(png_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
+        fig.savefig(path, dpi=dpi)
     except OSError as exc:
         raise GankitError(f"cannot write plot {path}: {exc.strerror or exc}") from None
     finally:
@@ -90,7 +91,7 @@ def plot_losses(csv_path: str | Path, png_path: str | Path) -> Path:
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _save(fig, png_path)
+    return save_figure(fig, png_path)
 
 
 def read_jsonl(jsonl_path: str | Path) -> list[dict]:
@@ -134,4 +135,4 @@ def plot_metric_curves(jsonl_path: str | Path, png_path: str | Path, keys) -> Pa
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
-    return _save(fig, png_path)
+    return save_figure(fig, png_path)
