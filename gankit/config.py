@@ -34,6 +34,17 @@ class DataConfig:
 
 
 @dataclass
+class SplitDataConfig(DataConfig):
+    """Options of a dataset with a train and a test split (``data.split``)."""
+
+    split: str = "train"  # train | test
+
+    def validate(self) -> None:
+        if self.split not in ("train", "test"):
+            raise GankitError(f"config key 'data.split' must be train or test, got '{self.split}'")
+
+
+@dataclass
 class NetConfig:
     """Base of every network pair's options (``net.*``)."""
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.config import DataConfig
+from gankit.config import SplitDataConfig
 from gankit.data.base import Dataset
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_line
 from gankit.registry import DATASETS
 
 CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
@@ -32,17 +32,8 @@ _ALLOWED = {
 
 
 @dataclass
-class CIFAR10Config(DataConfig):
-    split: str = "train"  # train | test
-
-    def validate(self) -> None:
-        if self.split not in CIFAR_FILES:
-            raise GankitError(f"config key 'data.split' must be train or test, got '{self.split}'")
-
-
-def _line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+class CIFAR10Config(SplitDataConfig):
+    """Options of CIFAR-10."""
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -61,7 +52,7 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with open(path, "rb") as fh:
             batch = _NumpyOnlyUnpickler(fh, encoding="bytes").load()
     except Exception as exc:  # truncated/corrupt pickles raise many types
-        raise GankitError(f"cannot read CIFAR-10 batch {path} (truncated or corrupt pickle): {_line(exc)}") from None
+        raise GankitError(f"cannot read CIFAR-10 batch {path} (truncated or corrupt pickle): {first_line(exc)}") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise GankitError(f"{path} is not a CIFAR-10 batch (expected a dict with b'data' and b'labels')")
     data = np.asarray(batch[b"data"])

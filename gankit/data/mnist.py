@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.config import DataConfig
+from gankit.config import SplitDataConfig
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
 from gankit.registry import DATASETS
@@ -27,12 +27,8 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 
 @dataclass
-class MNISTConfig(DataConfig):
-    split: str = "train"  # train | test (IDX files only; the embedded set has one split)
-
-    def validate(self) -> None:
-        if self.split not in IDX_FILES:
-            raise GankitError(f"config key 'data.split' must be train or test, got '{self.split}'")
+class MNISTConfig(SplitDataConfig):
+    """Options of MNIST (the IDX files of data.root; the embedded set has one split)."""
 
 
 def read_idx(path: Path) -> np.ndarray:

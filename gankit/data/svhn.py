@@ -14,9 +14,9 @@ import numpy as np
 import scipy.io
 import torch
 
-from gankit.config import DataConfig
+from gankit.config import SplitDataConfig
 from gankit.data.base import Dataset
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_line
 from gankit.registry import DATASETS
 
 SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
@@ -24,17 +24,8 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 @dataclass
-class SVHNConfig(DataConfig):
-    split: str = "train"  # train | test
-
-    def validate(self) -> None:
-        if self.split not in SVHN_FILES:
-            raise GankitError(f"config key 'data.split' must be train or test, got '{self.split}'")
-
-
-def _line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+class SVHNConfig(SplitDataConfig):
+    """Options of SVHN."""
 
 
 def _is_hdf5_mat(path: Path) -> bool:
@@ -57,7 +48,7 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except NotImplementedError:  # scipy's own refusal of v7.3 files
         raise GankitError(f"{path} is a MATLAB v7.3 (HDF5) file, which is unsupported") from None
     except Exception as exc:  # scipy raises many types on truncated/corrupt files
-        raise GankitError(f"cannot read SVHN file {path} (truncated or corrupt .mat): {_line(exc)}") from None
+        raise GankitError(f"cannot read SVHN file {path} (truncated or corrupt .mat): {first_line(exc)}") from None
     if "X" not in mat or "y" not in mat:
         keys = ", ".join(k for k in mat if not k.startswith("__"))
         raise GankitError(f"{path} lacks the SVHN variables 'X' and 'y' (found: {keys or 'none'})")

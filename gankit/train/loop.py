@@ -19,7 +19,7 @@ import torch
 
 from gankit.config import Config
 from gankit.data import Batches, Dataset, load_dataset
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_line
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.train.checkpoint import Checkpoints, rng_state, set_rng_state
@@ -154,7 +154,7 @@ def restore(model: Model, batches: Batches | None, state: dict, world: World | N
         for key, opt in model.optimizers().items():
             opt.load_state_dict(state["optim"][key])
     except (KeyError, RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise GankitError(f"checkpoint {path} does not fit this model: {first[:200]}") from None
     mine = rank_state(state, world)
     model.load_extra_state(mine.get("extra", {}))
@@ -346,7 +346,7 @@ def check_model_fits_data(model: Model) -> None:
         with unwrapped(model):
             out = generate_seeded(model, 2, 0, grid_labels(model, 2))
     except (RuntimeError, ValueError, IndexError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise GankitError(f"net '{model.cfg.net.name}' cannot generate data '{model.data.name}' "
                           f"of shape {list(model.data.shape)}: {first[:200]}") from None
     if tuple(out.shape[1:]) != model.data.shape:
