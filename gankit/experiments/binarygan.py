@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from pathlib import Path
 from typing import Callable
 
@@ -52,14 +51,13 @@ HIST_BINS = 50
 
 
 def parse_budget(text: str | float) -> float:
-    """'600s', '10m', '1.5h' or a number of seconds -> seconds."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|sec|m|min|h)?\s*", str(text))
-    if not m:
-        raise GankitError(f"budget '{text}' is not a duration like 600s, 10m or 1h")
-    seconds = float(m.group(1)) * {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[m.group(2) or "s"]
-    if seconds <= 0:
-        raise GankitError(f"budget must be > 0, got '{text}'")
-    return seconds
+    """'600s', '10m', '1.5h' or a number of seconds -> seconds (``gankit compare``'s parser)."""
+    from gankit.report.compare import parse_budget as parse
+
+    budget = parse(str(text))
+    if budget.seconds is None:
+        raise GankitError(f"budget '{text}' must be a duration like 600s, 10m or 1h, not steps")
+    return budget.seconds
 
 
 def parse_only(text: str | None) -> list[str]:
