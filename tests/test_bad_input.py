@@ -152,3 +152,13 @@ def test_batch_not_divisible_by_processes(world, capsys, tmp_path, monkeypatch):
     assert code == 2 and len(err) == 1, err
     assert re.search(r"data.batch_size 16 must be divisible by the number of processes \(3\)", err[0]), err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_overrides_may_follow_options(tmp_path, cache_dir):
+    """`gankit train PRESET --out DIR k=v`: argparse alone would reject the trailing k=v."""
+    preset = tinynet.write_preset(tmp_path, tinynet.mnist_idx(tmp_path / "mnist"))
+    out = tmp_path / "run"
+    assert run_cli(["train", preset, "--out", out, "--quiet", "train.steps=3", "train.eval_samples=100"]) == 0
+    assert "steps: 3\n" in (out / "config.yaml").read_text()
+    assert run_cli(["train", preset, "--out", tmp_path / "r2", "--bogus", "train.steps=3"]) == 2
+    assert not (tmp_path / "r2").exists()

@@ -78,3 +78,47 @@ def test_diverging_loss_stops_with_message(tmp_path, cache_dir):
     cfg.optim.g.lr = 1e30
     with pytest.raises(GankitError, match="diverged"):
         train(cfg, tmp_path / "nan", cache_dir=cache_dir)
+
+
+def test_generator_ema_tracks_the_average_and_samples_from_it(tmp_path, cache_dir):
+    """model.ema: G_ema = d G_ema + (1 - d) G after every step (d warmed up), used by generate()."""
+    from gankit.data import load_dataset
+    from gankit.data.base import Batches
+    from gankit.models import build_model
+
+    cfg = build_config({"model": {"family": "gan", "ema": 0.9}, "net": {"name": "tiny-bn-test", "z_dim": 8},
+                        "data": {"name": "mnist", "batch_size": 16}}, "tiny")
+    data = load_dataset(cfg.data)
+    torch.manual_seed(0)
+    model = build_model(cfg, data)
+    batches = Batches(data, 16, 0)
+    expected = [p.detach().clone() for p in model.G_ema.parameters()]
+    assert all(torch.equal(e, p) for e, p in zip(expected, model.G.parameters()))
+    for step in range(1, 4):
+        model.train_step(batches, step - 1)
+        model.on_step_end(step)
+        d = min(0.9, (1 + step) / (10 + step))  # 2/11, 3/12, 4/13: the warm-up is shorter than 0.9
+        expected = [d * e + (1 - d) * p.detach() for e, p in zip(expected, model.G.parameters())]
+        for e, p in zip(expected, model.G_ema.parameters()):
+            torch.testing.assert_close(p, e)
+    assert not any(p.requires_grad for p in model.G_ema.parameters())
+    assert "G_ema" not in model.networks()  # never optimized
+    model.eval()
+    z = torch.randn(4, 8)
+    torch.manual_seed(1)
+    out = model.generate(4)
+    torch.manual_seed(1)
+    torch.testing.assert_close(out, model.G_ema(torch.randn(4, 8)))
+    assert not torch.allclose(out, model.G(z))
+    # checkpointed with the model: a run with ema resumes and keeps the average
+    result = train(build_config({**cfg.to_dict(), "train": {"steps": 4, "ckpt_every": 2, "eval_samples": 100,
+                                                            "tensorboard": False}}, "tiny"),
+                   tmp_path / "run", cache_dir=cache_dir)
+    ckpt = torch.load(sorted((tmp_path / "run" / "checkpoints").iterdir())[-1], weights_only=True)
+    assert result["step"] == 4 and any(k.startswith("G_ema.") for k in ckpt["model"])
+
+
+def test_bad_ema_is_a_one_line_error():
+    with pytest.raises(GankitError, match="model.ema"):
+        build_config({"model": {"family": "gan", "ema": 1.0}, "net": {"name": "tiny-bn-test"},
+                      "data": {"name": "mnist"}}, "tiny")

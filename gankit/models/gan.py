@@ -5,6 +5,7 @@ family with different nets (``net.name``) and objectives (``model.objective``).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +44,10 @@ class GANConfig(ModelConfig):
     # keep 4-D weights (and so conv activations) channels-last: faster oneDNN convolutions
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
     channels_last: bool = True
+    # exponential moving average of G's weights (Yazici et al. 2019; StudioGAN's "G_ema"):
+    # samples, grids and metrics come from the average, training uses G. 0 = off, else the
+    # decay per generator step (0.999 averages over the last ~1,000 steps).
+    ema: float = 0.0
 
     def validate(self) -> None:
         OBJECTIVES.entry(self.objective)
@@ -59,6 +64,8 @@ class GANConfig(ModelConfig):
                 raise GankitError(f"config key 'model.{key}' must be >= 0, got {getattr(self, key)}")
         if self.replay and OBJECTIVES.get(self.objective).critic:
             raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{self.objective}'")
+        if not 0 <= self.ema < 1:
+            raise GankitError(f"config key 'model.ema' must lie in [0, 1), got {self.ema}")
         if self.replay_size == 1:
             raise GankitError("config key 'model.replay_size' must be 0 (automatic) or >= 2")
 
@@ -75,6 +82,8 @@ class GAN(Model):
             self.D.to(memory_format=torch.channels_last)
         self.conditional = bool(getattr(cfg.net, "conditional", False))
         self.objective = OBJECTIVES.get(cfg.model.objective)(cfg.model)
+        # frozen copy, so not one of networks(): never optimized, DDP-wrapped or clipped
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.ema else None
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
         m = cfg.model
@@ -170,6 +179,21 @@ class GAN(Model):
             logs.update(self.g_step(fake.shape[0], fake, y))
         return logs
 
+    def on_step_end(self, step: int) -> None:
+        super().on_step_end(step)
+        if self.G_ema is not None:
+            self.update_ema(step)
+
+    @torch.no_grad()
+    def update_ema(self, step: int) -> None:
+        """G_ema <- d G_ema + (1 - d) G, with d warmed up as (1 + t) / (10 + t) so early
+        samples are not dominated by the random initial weights; buffers (BN statistics) copied."""
+        decay = min(self.cfg.model.ema, (1 + step) / (10 + step))
+        for avg, cur in zip(self.G_ema.parameters(), self.G.parameters()):
+            avg.lerp_(cur, 1 - decay)
+        for avg, cur in zip(self.G_ema.buffers(), self.G.buffers()):
+            avg.copy_(cur)
+
     def extra_state(self) -> dict:
         if not self.replay_x:
             return {}
@@ -186,4 +210,5 @@ class GAN(Model):
     def generate(self, n, labels=None):
         if self.conditional and labels is None:
             labels = torch.arange(n, device=self.device) % self.data.num_classes
-        return self.G(self.noise(n), labels if self.conditional else None)
+        G = self.G if self.G_ema is None else self.G_ema
+        return G(self.noise(n), labels if self.conditional else None)
