@@ -11,6 +11,8 @@ What a user writes from the tutorials: a ``DataLoader`` over a ``TensorDataset``
 
 The networks are gankit's own (``gankit.nets.build_nets``), so a bench compares loops,
 not architectures. ``n_critic`` D steps (each on its own real batch) precede each G step.
+Conditional nets (``net.conditional``, the textbook cGAN) get the batch's labels in the D
+step (G(z, y) and D(x, y)) and fresh random labels in the G step.
 Nothing here is optimised on purpose: it is the baseline.
 """
 from __future__ import annotations
@@ -25,12 +27,15 @@ from torch.utils.data import DataLoader, TensorDataset
 def textbook_gan(G, D, x: torch.Tensor, *, z_dim: int = 100, batch_size: int = 64, objective: str = "ns",
                  lr_g: float = 2e-4, lr_d: float = 2e-4, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999),
                  smooth_real: float = 0.0, flip: float = 0.0, gp_weight: float = 10.0,
-                 n_critic: int = 1) -> Iterator[tuple[int, float, float]]:
+                 n_critic: int = 1, labels: torch.Tensor | None = None,
+                 num_classes: int = 10) -> Iterator[tuple[int, float, float]]:
     """Train ``G``/``D`` on images ``x`` forever; yields ``(images, d_loss, g_loss)`` after each
-    G step (``images``: real images used by that step), so a caller can interleave it."""
+    G step (``images``: real images used by that step), so a caller can interleave it.
+    With ``labels`` the nets are called as G(z, y) and D(x, y)."""
     if objective not in ("ns", "wgan-gp"):
         raise ValueError(f"the reference loop knows objectives ns and wgan-gp, not {objective!r}")
-    loader = DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=True)
+    tensors = (x,) if labels is None else (x, labels)
+    loader = DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=True)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas_g)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas_d)
     G.train()
@@ -39,13 +44,14 @@ def textbook_gan(G, D, x: torch.Tensor, *, z_dim: int = 100, batch_size: int = 6
     while True:
         images = 0
         for _ in range(n_critic):
-            (real,) = next(batches)
+            real, *y = next(batches)
+            y = y[0] if y else None
             n = real.shape[0]
             images += n
             # ---- D step
-            fake = G(torch.randn(n, z_dim))
+            fake = G(torch.randn(n, z_dim), y)
             opt_d.zero_grad()
-            real_out, fake_out = D(real), D(fake.detach())
+            real_out, fake_out = D(real, y), D(fake.detach(), y)
             if objective == "ns":
                 real_t = torch.full((n,), 1.0 - smooth_real)
                 fake_t = torch.zeros(n)
@@ -57,14 +63,15 @@ def textbook_gan(G, D, x: torch.Tensor, *, z_dim: int = 100, batch_size: int = 6
             else:
                 eps = torch.rand(n, 1, 1, 1)
                 x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
-                (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+                (grad,) = torch.autograd.grad(D(x_hat, y).sum(), x_hat, create_graph=True)
                 gp = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
                 d_loss = fake_out.mean() - real_out.mean() + gp_weight * gp
             d_loss.backward()
             opt_d.step()
         # ---- G step on a fresh fake batch
         opt_g.zero_grad()
-        out = D(G(torch.randn(batch_size, z_dim)))
+        y = None if labels is None else torch.randint(0, num_classes, (batch_size,))
+        out = D(G(torch.randn(batch_size, z_dim), y), y)
         if objective == "ns":
             g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
         else:
@@ -86,8 +93,7 @@ def from_config(cfg, data) -> Iterator[tuple[int, float, float]]:
 
     G, D = build_nets(cfg.net, data)
     m, og, od = cfg.model, cfg.optim.g, cfg.optim.d
-    if getattr(cfg.net, "conditional", False):
-        raise ValueError("the reference loop is unconditional")
+    conditional = bool(getattr(cfg.net, "conditional", False))
     for o in (og, od):
         if o.name != "adam":
             raise ValueError(f"the reference loop uses Adam, not {o.name!r}")
@@ -95,4 +101,5 @@ def from_config(cfg, data) -> Iterator[tuple[int, float, float]]:
                         objective=m.objective, lr_g=og.lr, lr_d=od.lr, betas_g=(og.beta1, og.beta2),
                         betas_d=(od.beta1, od.beta2), smooth_real=getattr(m, "smooth_real", 0.0),
                         flip=getattr(m, "flip", 0.0), gp_weight=getattr(m, "gp_weight", 10.0),
-                        n_critic=getattr(m, "n_critic", 1))
+                        n_critic=getattr(m, "n_critic", 1), labels=data.y if conditional else None,
+                        num_classes=data.num_classes if conditional else 10)

@@ -17,9 +17,10 @@ from gankit.models import build_model
 
 
 def test_bench_json_runs_and_prints_the_keys(capsys):
-    # tiny: one thread, a quarter-width net (the bench's cost is a few training steps)
+    # tiny: one thread, a narrow net (the bench's cost is a few training steps); the demo
+    # preset is conditional, so this also runs the reference loop's cGAN path
     assert main(["bench", "--models", "dcgan-mnist-fast", "--seconds", "2", "--json", "--threads", "1",
-                 "--set", "net.width=0.25"]) == 0
+                 "--set", "net.width=4"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert len(lines) == 1
     row = lines[0]
@@ -53,7 +54,7 @@ def test_dropout_is_nn_dropout_maths():
 
 
 def _tiny_gan(**model):
-    cfg = load_config("dcgan-mnist-fast", ["net.width=0.125", "data.batch_size=16"]
+    cfg = load_config("dcgan-mnist", ["net.width=0.125", "net.dropout=0", "data.batch_size=16"]
                       + [f"model.{k}={str(v).lower()}" for k, v in model.items()])
     data = Dataset("toy", torch.rand(64, 1, 28, 28) * 2 - 1, torch.arange(64) % 10, num_classes=10)
     torch.manual_seed(0)
@@ -82,3 +83,37 @@ def test_channels_last_keeps_the_outputs():
     assert not conv.weight.is_contiguous()
     assert torch.allclose(a.G(z), b.G(z), atol=1e-5)
     assert torch.allclose(a.D(x), b.D(x), atol=1e-4)
+
+
+def test_reference_cgan_feeds_the_batch_labels_to_both_nets():
+    from gankit.bench import load_reference
+
+    seen = []
+
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4 + 3, 6)
+
+        def forward(self, z, y):
+            seen.append(("G", y.clone()))
+            return self.fc(torch.cat([z, nn.functional.one_hot(y, 3).float()], 1))
+
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6 + 3, 1)
+
+        def forward(self, x, y):
+            seen.append(("D", y.clone()))
+            return self.fc(torch.cat([x, nn.functional.one_hot(y, 3).float()], 1)).squeeze(1)
+
+    x, labels = torch.randn(8, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    loop = load_reference().textbook_gan(G(), D(), x, z_dim=4, batch_size=8, labels=labels, num_classes=3)
+    images, d_loss, g_loss = next(loop)
+    assert images == 8 and math.isfinite(d_loss) and math.isfinite(g_loss)
+    (_, y_fake), (_, y_real), (_, y_dfake), (_, y_g), (_, y_dg) = seen
+    # D step: G and both D passes get the real batch's labels (shuffled, so compare as multisets)
+    assert sorted(y_fake.tolist()) == sorted(labels.tolist()) and torch.equal(y_fake, y_real)
+    assert torch.equal(y_real, y_dfake)
+    assert torch.equal(y_g, y_dg) and y_g.max() < 3  # G step: fresh labels, the same for G and D
