@@ -90,26 +90,19 @@ def test_reference_cgan_feeds_the_batch_labels_to_both_nets():
 
     seen = []
 
-    class G(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4 + 3, 6)
+    class Labelled(nn.Module):
+        """A linear net on [input, one-hot label] that records the labels it is given."""
 
-        def forward(self, z, y):
-            seen.append(("G", y.clone()))
-            return self.fc(torch.cat([z, nn.functional.one_hot(y, 3).float()], 1))
-
-    class D(nn.Module):
-        def __init__(self):
+        def __init__(self, name, n_in, n_out):
             super().__init__()
-            self.fc = nn.Linear(6 + 3, 1)
+            self.name, self.fc = name, nn.Linear(n_in + 3, n_out)
 
         def forward(self, x, y):
-            seen.append(("D", y.clone()))
+            seen.append((self.name, y.clone()))
             return self.fc(torch.cat([x, nn.functional.one_hot(y, 3).float()], 1)).squeeze(1)
 
     x, labels = torch.randn(8, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
-    loop = load_reference().textbook_gan(G(), D(), x, z_dim=4, batch_size=8, labels=labels, num_classes=3)
+    loop = load_reference().textbook_gan(Labelled("G", 4, 6), Labelled("D", 6, 1), x, z_dim=4, batch_size=8, labels=labels, num_classes=3)
     images, d_loss, g_loss = next(loop)
     assert images == 8 and math.isfinite(d_loss) and math.isfinite(g_loss)
     (_, y_fake), (_, y_real), (_, y_dfake), (_, y_g), (_, y_dg) = seen

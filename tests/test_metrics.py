@@ -12,26 +12,18 @@ from gankit.errors import GankitError
 from gankit.metrics import default_cache_dir, evaluate
 from gankit.metrics.classifier import cache_path, get_classifier
 from gankit.metrics.images import image_metrics
-from gankit.metrics.scores import (
-    class_histogram,
-    classes_covered,
-    feature_stats,
-    frechet_distance,
-    inception_score,
-    label_agreement,
-    mean_confidence,
-)
+from gankit.metrics import scores
 
 
 # ---------------------------------------------------------------- Inception Score
 def test_is_confident_and_uniform_is_num_classes():
-    assert inception_score(np.eye(10)) == pytest.approx(10.0)
+    assert scores.inception_score(np.eye(10)) == pytest.approx(10.0)
 
 
 def test_is_identical_predictions_is_one():
     probs = np.tile([0.2, 0.5, 0.3], (7, 1))
-    assert inception_score(probs) == pytest.approx(1.0)
-    assert inception_score(np.tile(np.eye(4)[2], (5, 1))) == pytest.approx(1.0)
+    assert scores.inception_score(probs) == pytest.approx(1.0)
+    assert scores.inception_score(np.tile(np.eye(4)[2], (5, 1))) == pytest.approx(1.0)
 
 
 def test_is_two_class_hand_example():
@@ -39,19 +31,19 @@ def test_is_two_class_hand_example():
     py = [0.55, 0.45]
     kl1 = 0.9 * math.log(0.9 / py[0]) + 0.1 * math.log(0.1 / py[1])
     kl2 = 0.2 * math.log(0.2 / py[0]) + 0.8 * math.log(0.8 / py[1])
-    assert inception_score(torch.tensor(probs)) == pytest.approx(math.exp((kl1 + kl2) / 2))
+    assert scores.inception_score(torch.tensor(probs)) == pytest.approx(math.exp((kl1 + kl2) / 2))
 
 
 def test_is_splits_average_per_chunk():
     probs = np.concatenate([np.eye(4), np.tile(np.eye(4)[0], (4, 1))])  # chunk 1: IS 4, chunk 2: IS 1
-    assert inception_score(probs, splits=2) == pytest.approx(2.5)
+    assert scores.inception_score(probs, splits=2) == pytest.approx(2.5)
 
 
 def test_is_rejects_non_distributions():
     with pytest.raises(GankitError):
-        inception_score(np.array([[0.5, 0.6]]))
+        scores.inception_score(np.array([[0.5, 0.6]]))
     with pytest.raises(GankitError):
-        inception_score(np.ones(3) / 3)
+        scores.inception_score(np.ones(3) / 3)
 
 
 # ---------------------------------------------------------------- FID
@@ -59,27 +51,27 @@ def test_fid_diagonal_gaussians_closed_form():
     mu1, mu2 = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.5, 0.0])
     s1, s2 = np.array([1.0, 4.0, 0.25]), np.array([2.0, 1.0, 1.0])
     expected = ((mu1 - mu2) ** 2).sum() + (s1 + s2 - 2 * np.sqrt(s1 * s2)).sum()
-    assert frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected)
+    assert scores.frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected)
 
 
 def test_fid_of_identical_features_is_zero_and_shift_adds_squared_norm():
     feats = np.random.default_rng(0).normal(size=(500, 8)) @ np.random.default_rng(1).normal(size=(8, 8))
-    mu, sigma = feature_stats(feats)
-    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-6)
-    mu2, sigma2 = feature_stats(feats + 3.0)
-    assert frechet_distance(mu, sigma, mu2, sigma2) == pytest.approx(8 * 9.0, rel=1e-6)
+    mu, sigma = scores.feature_stats(feats)
+    assert scores.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-6)
+    mu2, sigma2 = scores.feature_stats(feats + 3.0)
+    assert scores.frechet_distance(mu, sigma, mu2, sigma2) == pytest.approx(8 * 9.0, rel=1e-6)
 
 
 def test_fid_handles_singular_covariances():
     feats = np.random.default_rng(0).normal(size=(5, 16))  # 5 samples, 16 dims: rank-4 covariance
-    mu, sigma = feature_stats(feats)
-    fid = frechet_distance(mu, sigma, np.zeros(16), np.eye(16))
+    mu, sigma = scores.feature_stats(feats)
+    fid = scores.frechet_distance(mu, sigma, np.zeros(16), np.eye(16))
     assert math.isfinite(fid) and fid > 0
 
 
 def test_feature_stats_by_hand():
     feats = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0]])
-    mu, sigma = feature_stats(feats)
+    mu, sigma = scores.feature_stats(feats)
     np.testing.assert_allclose(mu, [3.0, 4.0])
     # unbiased: sum of products of deviations / (n - 1)
     np.testing.assert_allclose(sigma, [[(4 + 0 + 4) / 2, (4 + 0 + 0) / 2], [(4 + 0 + 0) / 2, (4 + 4 + 0) / 2]])
@@ -87,23 +79,23 @@ def test_feature_stats_by_hand():
 
 def test_fid_shape_mismatch_is_user_error():
     with pytest.raises(GankitError, match="shapes"):
-        frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+        scores.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
 
 
 # ---------------------------------------------------------------- coverage / confidence / agreement
 def test_histogram_coverage_agreement_on_hand_arrays():
     preds = np.array([0] * 10 + [1] * 6 + [2] * 3 + [3] * 1)  # 20 samples
-    np.testing.assert_allclose(class_histogram(preds, 5), [0.5, 0.3, 0.15, 0.05, 0.0])
-    assert classes_covered(preds, 5) == 3  # default: >= half a uniform share = 10 %
-    assert classes_covered(preds, 5, min_frac=0.05) == 4
-    assert label_agreement(preds, np.array([0] * 10 + [1] * 5 + [9] * 5)) == pytest.approx(0.75)
+    np.testing.assert_allclose(scores.class_histogram(preds, 5), [0.5, 0.3, 0.15, 0.05, 0.0])
+    assert scores.classes_covered(preds, 5) == 3  # default: >= half a uniform share = 10 %
+    assert scores.classes_covered(preds, 5, min_frac=0.05) == 4
+    assert scores.label_agreement(preds, np.array([0] * 10 + [1] * 5 + [9] * 5)) == pytest.approx(0.75)
     probs = np.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])
-    np.testing.assert_allclose(class_histogram(probs, 2), [2 / 3, 1 / 3])
-    assert mean_confidence(probs) == pytest.approx((0.7 + 0.6 + 0.9) / 3)
+    np.testing.assert_allclose(scores.class_histogram(probs, 2), [2 / 3, 1 / 3])
+    assert scores.mean_confidence(probs) == pytest.approx((0.7 + 0.6 + 0.9) / 3)
     with pytest.raises(GankitError):
-        label_agreement(preds, np.zeros(3))
+        scores.label_agreement(preds, np.zeros(3))
     with pytest.raises(GankitError):
-        class_histogram(np.array([0, 7]), 5)
+        scores.class_histogram(np.array([0, 7]), 5)
 
 
 # ---------------------------------------------------------------- the digit classifier
