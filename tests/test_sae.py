@@ -115,6 +115,7 @@ def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys, mnist, monkeypat
     assert main(["probe", str(run), "--labels-per-class", "5", "--no-dcgan", "--classifier", "knn"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n_labelled"] == 50 and 0 <= result["sae"] <= 1 and 0 <= result["pixels"] <= 1
+    assert 0 <= result["sae_features_unit0"] <= 1 and 0 <= result["sae_features_unit1"] <= 1
 
     assert main(["reconstruct", str(run), "--png", str(tmp_path / "r.png"), "--cols", "4", "--blocks", "2"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -117,6 +117,9 @@ def probe_run(run_dir: Path, per_class: int = 10, seed: int = 0, classifier: str
     for u in (0, 1):
         out[f"sae_unit{u}"] = probe_accuracy(run.model.encode(data.x, u), labels, per_class, seed, classifier)
     out["sae"] = out[f"sae_unit{unit}"]
+    for u in (0, 1):  # like for like with the DCGAN baseline: the encoder's penultimate features
+        feats = penultimate_features(run.model.D.units[u], data.x)
+        out[f"sae_features_unit{u}"] = probe_accuracy(feats, labels, per_class, seed, classifier)
     out["pixels"] = probe_accuracy(data.x, labels, per_class, seed, classifier)
     if dcgan:
         base_dir = baseline_dcgan(run.dir, run.cfg, dcgan_run, progress)
