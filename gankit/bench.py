@@ -22,8 +22,8 @@ What is measured (one ``BenchRow`` per preset):
   its resident set after loading torch and the data: networks, optimizer state,
   activations and allocator slack, in MiB.
 
-The gankit arm does the loop's per-step work (``gankit.train.loop``): ``train_step``, the
-schedule hooks, loss sums kept on the device and read once every ``train.log_every`` steps.
+The gankit arm does the loop's per-step work (``gankit.train.loop.advance``): ``train_step``,
+the schedule hooks, loss sums kept on the device and read once every ``train.log_every`` steps.
 """
 from __future__ import annotations
 
@@ -130,14 +130,10 @@ class GankitArm:
         self.count = 0
 
     def step(self) -> int:
-        drawn, epoch = self.batches.drawn, self.batches.epoch
-        logs = self.model.train_step(self.batches, self.step_no)
-        self.step_no += 1
-        self.model.on_step_end(self.step_no)
-        for e in range(epoch, self.batches.epoch):
-            self.model.on_epoch_end(e)
-        for key, value in logs.items():
-            self.sums[key] = self.sums[key] + value.detach() if key in self.sums else value.detach().clone()
+        from gankit.train.loop import advance
+
+        drawn = self.batches.drawn
+        self.step_no = advance(self.model, self.batches, self.step_no, self.sums)
         self.count += 1
         if self.step_no % self.log_every == 0:
             self.flush()

@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.report.curves import save_figure
 from gankit.metrics.probe import probe_accuracy
 from gankit.models.sae import GENERALIZING
+from gankit.report.curves import save_figure
 
 BASELINE_PRESET = "sae-baseline-dcgan"
 BASELINE_DIR = "baseline-dcgan"  # under the SAE run directory

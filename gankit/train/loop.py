@@ -283,20 +283,14 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
             with unwrapped(model):
                 save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
 
+    # what DDP's broadcast_buffers does for the others
+    sync = None if getattr(model, "ddp", True) else (lambda: world.sync_buffers(model))
     try:
         while step < t.steps:
             if t.seconds is not None and world.any(elapsed_before + time.monotonic() - start >= t.seconds):
                 break
-            epoch, t0 = batches.epoch, time.perf_counter()
-            logs = model.train_step(batches, step)
-            if not getattr(model, "ddp", True):
-                world.sync_buffers(model)  # what DDP's broadcast_buffers does for the others
-            step += 1
-            model.on_step_end(step)
-            for e in range(epoch, batches.epoch):
-                model.on_epoch_end(e)
-            for key, value in logs.items():
-                sums[key] = sums[key] + value.detach() if key in sums else value.detach().clone()
+            t0 = time.perf_counter()
+            step = advance(model, batches, step, sums, sync)
             count += 1
             if step % t.log_every == 0 or step == t.steps:
                 # one host sync per log; data-parallel runs log the mean over ranks
@@ -337,6 +331,23 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     if world.is_main:
         _plot_curves(run_dir)
     return {**final, "step": step, "run_dir": str(run_dir)}
+
+
+def advance(model: Model, batches: Batches, step: int, sums: dict[str, torch.Tensor], sync=None) -> int:
+    """One generator step: ``train_step``, then ``sync()`` if given, the schedule hooks, and the
+    step's logs added to ``sums`` on the device (no host sync). Returns the new step count.
+    The loop's whole per-step work, which ``gankit bench`` times as it is."""
+    epoch = batches.epoch
+    logs = model.train_step(batches, step)
+    if sync is not None:
+        sync()
+    step += 1
+    model.on_step_end(step)
+    for e in range(epoch, batches.epoch):
+        model.on_epoch_end(e)
+    for key, value in logs.items():
+        sums[key] = sums[key] + value.detach() if key in sums else value.detach().clone()
+    return step
 
 
 def check_model_fits_data(model: Model) -> None:
