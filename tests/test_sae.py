@@ -140,3 +140,38 @@ def test_lambert_azimuthal_projection():
     r = np.linalg.norm(lambert_azimuthal(pts, c), axis=1)
     # radius 2 sin(theta / 2): centre 0, equator sqrt(2), angle acos(-0.8) -> sqrt(2 * 1.8)
     assert r == pytest.approx([0.0, math.sqrt(2), math.sqrt(2), math.sqrt(3.6)])
+
+
+def test_random_shift_moves_each_image_and_fills_the_border():
+    from gankit.data.augment import random_shift
+
+    x = torch.arange(2 * 5 * 5, dtype=torch.float32).view(2, 1, 5, 5)
+    torch.manual_seed(0)
+    out = random_shift(x, 2, background=-1.0)
+    assert out.shape == x.shape
+    for i in range(2):
+        # every image is its original moved by one (dy, dx) in [-2, 2]²
+        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if torch.equal(out[i], _shifted(x[i], dy, dx, -1.0))]
+        assert len(matches) == 1
+    assert torch.equal(random_shift(x, 0, -1.0), x)
+
+
+def _shifted(img, dy, dx, bg):
+    out = torch.full_like(img, bg)
+    h, w = img.shape[-2:]
+    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        img[..., max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def test_augment_gives_each_encoder_its_own_view(mnist, monkeypatch):
+    cfg = load_config("sae-mnist", ["net.width=8", "data.batch_size=8", "model.augment=2"])
+    model = build_model(cfg, mnist)
+    seen = []
+    real_forward = model.D.forward
+    monkeypatch.setattr(model.D, "forward", lambda x, unit: (seen.append(x), real_forward(x, unit))[1])
+    torch.manual_seed(1)
+    model.forward_losses(mnist.x[:8])
+    assert not torch.equal(seen[0], seen[1])  # D0 and D1 read different shifts of one batch
+    assert not torch.equal(seen[0], mnist.x[:8])

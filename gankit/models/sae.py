@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, ModelConfig
+from gankit.data.augment import random_shift
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.losses import half_angle_bce
@@ -52,6 +53,7 @@ class SAEConfig(ModelConfig):
     eps: float = 1e-4  # h clamps cosines to [-1+eps, 1-eps]
     sample_unit: int = 0  # generate(): G applied to this unit's symbols of random training images
     grad_through_g: bool = True  # l_B's gradient also reaches the seeding encoder through G (literal 3.6)
+    augment: int = 0  # >0: each encoder sees its own random shift of the batch, up to this many pixels (not in the paper)
 
     def validate(self) -> None:
         if self.blur < 0:
@@ -60,6 +62,8 @@ class SAEConfig(ModelConfig):
             raise GankitError(f"config key 'model.eps' must lie in (0, 0.5), got {self.eps}")
         if self.sample_unit not in (0, 1):
             raise GankitError(f"config key 'model.sample_unit' must be 0 or 1, got {self.sample_unit}")
+        if self.augment < 0:
+            raise GankitError(f"config key 'model.augment' must be >= 0 (pixels of shift), got {self.augment}")
 
 
 def sae_losses(s: tuple[torch.Tensor, torch.Tensor], s_fake: tuple[torch.Tensor, torch.Tensor],
@@ -131,7 +135,8 @@ class SymbolicAutoencoder(Model):
 
     def forward_losses(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """Steps 1-14 on one batch of real images."""
-        s = (self.D(real, 0), self.D(real, 1))  # step 1
+        shift, bg = self.cfg.model.augment, self.data.value_range[0]
+        s = (self.D(random_shift(real, shift, bg), 0), self.D(random_shift(real, shift, bg), 1))  # step 1
         seeds = torch.cat([blur_symbols(s[0], self.cfg.model.blur), s[1]])
         if not self.cfg.model.grad_through_g:
             seeds = seeds.detach()
