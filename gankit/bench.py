@@ -119,7 +119,9 @@ class GankitArm:
     def __init__(self, cfg, data, seed: int = 0):
         from gankit.data.base import Batches
         from gankit.models import build_model
+        from gankit.train.loop import advance
 
+        self.advance = advance
         torch.manual_seed(seed)
         self.model = build_model(cfg, data)
         self.model.train()
@@ -130,10 +132,8 @@ class GankitArm:
         self.count = 0
 
     def step(self) -> int:
-        from gankit.train.loop import advance
-
         drawn = self.batches.drawn
-        self.step_no = advance(self.model, self.batches, self.step_no, self.sums)
+        self.step_no = self.advance(self.model, self.batches, self.step_no, self.sums)
         self.count += 1
         if self.step_no % self.log_every == 0:
             self.flush()
