@@ -7,7 +7,8 @@ import torch
 
 from gankit.config import load_config
 from gankit.data import load_dataset
-from gankit.data.tictactoe import (boards_to_onehot, is_valid, max_gain, render_boards,
+from gankit.data.tictactoe import (board_symmetries, boards_to_onehot, canonical_boards, cells_to_boards,
+                                   is_valid, max_gain, random_board_symmetry, render_boards,
                                    sample_valid_boards)
 from gankit.errors import GankitError
 from gankit.metrics.boards import board_stats
@@ -56,11 +57,66 @@ def test_board_metrics_on_hand_made_sets():
     samples = B([
         [[1, 1, 1], [0, 0, 0], [2, 2, 0]],  # valid, in the training set
         [[1, 1, 1], [0, 0, 0], [2, 2, 0]],  # duplicate
-        [[2, 0, 0], [2, 1, 0], [2, 0, 1]],  # valid, new
+        [[2, 0, 1], [2, 0, 1], [2, 0, 0]],  # valid, new: the training board transposed, players swapped
         [[1, 2, 0], [0, 0, 0], [0, 0, 0]],  # invalid, new, gain 1
     ])
     stats = board_stats(samples, train, players=2)
-    assert stats == {"valid": 75.0, "mean_max_gain": (3 + 3 + 3 + 1) / 4, "unique": 75.0, "new": 50.0}
+    # the third sample is new, but not new up to symmetry
+    assert stats == {"valid": 75.0, "mean_max_gain": (3 + 3 + 3 + 1) / 4, "unique": 75.0, "new": 50.0,
+                     "new_sym": 25.0}
+
+
+def test_board_symmetries_are_the_eight_rotations_and_reflections():
+    perms = board_symmetries(3)
+    grid = np.arange(9).reshape(3, 3)
+    assert perms.shape == (8, 9) and len({tuple(p) for p in perms}) == 8
+    assert perms[0].tolist() == list(range(9))  # identity first
+    assert grid.reshape(-1)[perms[1]].reshape(3, 3).tolist() == [[2, 5, 8], [1, 4, 7], [0, 3, 6]]  # 90° left
+    assert grid.reshape(-1)[perms[4]].reshape(3, 3).tolist() == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]  # transpose
+
+
+def test_canonical_boards_identify_symmetries_and_player_relabellings():
+    board = B([[1, 1, 1], [0, 2, 0], [2, 0, 0]])
+    turned = np.rot90(board).copy()
+    swapped = np.where(board == 0, 0, 3 - board)  # players 1 <-> 2
+    mirrored_swapped = np.where(board.T == 0, 0, 3 - board.T)
+    other = B([[1, 1, 1], [0, 2, 0], [0, 2, 0]])  # same counts, different shape
+    c = canonical_boards(np.stack([board, turned, swapped, mirrored_swapped, other]))
+    assert (c[1:4] == c[0]).all() and not (c[4] == c[0]).all()
+    # players renumbered by first appearance: the smallest variant starts with the empty class
+    assert c[0].tolist() == [0, 0, 1, 0, 1, 0, 2, 2, 2]
+
+
+def test_random_board_symmetry_keeps_boards_valid_and_in_their_class():
+    boards = sample_valid_boards(5, 8, 300, seed=3)
+    torch.manual_seed(0)
+    cells = random_board_symmetry(boards_to_onehot(boards, 8), 5)
+    out = cells_to_boards(cells, 5)
+    assert torch.all(cells.sum(-1) == 1) and is_valid(out).all()
+    assert np.array_equal(canonical_boards(out), canonical_boards(boards))
+    assert (out != boards).reshape(300, -1).any(1).mean() > 0.95  # almost every board moved
+    assert np.array_equal((out == 0).reshape(300, -1).sum(1), (boards == 0).reshape(300, -1).sum(1))
+
+
+def test_board_symmetry_option_feeds_transformed_real_boards():
+    from gankit.data.base import Batches
+    from gankit.models import build_model
+
+    cfg = load_config("dwgan-ttt-3x3-2p", ["model.board_symmetry=false"])
+    data = load_dataset(cfg.data)
+    train = {r.tobytes() for r in cells_to_boards(data.x, 3).reshape(60, -1)}
+    train_classes = {r.tobytes() for r in canonical_boards(cells_to_boards(data.x, 3))}
+    for on in (False, True):
+        cfg = load_config("dwgan-ttt-3x3-2p", [f"model.board_symmetry={str(on).lower()}"])
+        model = build_model(cfg, data)
+        torch.manual_seed(0)
+        boards = cells_to_boards(model.real_batch(Batches(data, 60, 0, torch.device("cpu"), 0, 1)), 3)
+        seen = np.mean([b.tobytes() in train for b in boards.reshape(60, -1)])
+        assert seen == 1.0 if not on else seen < 0.5  # 16 variants per board: most are not training boards
+        assert {r.tobytes() for r in canonical_boards(boards)} <= train_classes
+    cfg = load_config("dwgan-mnist-binary", ["model.board_symmetry=true"])
+    with pytest.raises(GankitError, match="model.board_symmetry"):
+        build_model(cfg, load_dataset(cfg.data))
 
 
 def test_render_like_print_ttt():

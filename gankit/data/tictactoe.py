@@ -73,6 +73,50 @@ def max_gain(boards: np.ndarray, players: int) -> np.ndarray:
     return counts.reshape(len(ln), -1).max(-1) if players else np.zeros(len(ln), dtype=np.int64)
 
 
+def board_symmetries(board_size: int) -> np.ndarray:
+    """The 8 symmetries of an m×m board (4 rotations, each optionally transposed) as cell
+    permutations, int [8, m*m]: ``flat_boards[:, perm]`` applies one."""
+    idx = np.arange(board_size * board_size).reshape(board_size, board_size)
+    return np.stack([np.rot90(grid, k).reshape(-1) for grid in (idx, idx.T) for k in range(4)])
+
+
+def canonical_boards(boards: np.ndarray) -> np.ndarray:
+    """int [N, m*m]: one representative per class of boards equal up to a board symmetry and a
+    relabelling of the players (players renumbered in order of first appearance, then the
+    smallest of the 8 symmetric variants). Both leave validity unchanged (5.1's rule holds
+    for any player and maps rows, columns and diagonals onto rows, columns and diagonals)."""
+    b = np.asarray(boards)
+    n, m = len(b), b.shape[1]
+    flat = b.reshape(n, m * m)
+    variants = flat[:, board_symmetries(m)]  # [N, 8, m*m]
+    seq = variants.reshape(n * 8, m * m)
+    classes = int(seq.max(initial=0)) + 1
+    present = seq[:, :, None] == np.arange(classes)  # [K, cells, classes]
+    first = np.where(present.any(1), present.argmax(1), m * m + np.arange(classes))  # [K, classes]
+    first[:, 0] = -1  # the empty class keeps label 0
+    label = np.argsort(np.argsort(first, axis=1), axis=1)  # rank of each class by first appearance
+    relabelled = np.take_along_axis(label, seq, axis=1).reshape(n, 8, m * m)
+    # smallest variant per board: lexicographic order via a stable sort on each column, last first
+    order = np.lexsort(relabelled.transpose(2, 0, 1)[::-1].reshape(m * m, -1)).reshape(-1)
+    keys = np.empty(n * 8, dtype=np.int64)
+    keys[order] = np.arange(n * 8)
+    best = keys.reshape(n, 8).argmin(1)
+    return relabelled[np.arange(n), best]
+
+
+def random_board_symmetry(cells: torch.Tensor, board_size: int) -> torch.Tensor:
+    """Each one-hot board of ``cells`` [N, m*m, P+1] under its own random board symmetry and its
+    own random relabelling of the players 1..P (class 0, the empty cell, stays): valid boards
+    stay valid boards (see :func:`canonical_boards`). Draws from torch's global RNG."""
+    n, n_cells, classes = cells.shape
+    perms = torch.as_tensor(board_symmetries(board_size), device=cells.device)
+    pick = torch.randint(0, len(perms), (n,), device=cells.device)
+    out = cells.gather(1, perms[pick].unsqueeze(-1).expand(n, n_cells, classes))
+    players = torch.rand(n, classes - 1, device=cells.device).argsort(1) + 1
+    relabel = torch.cat([torch.zeros(n, 1, dtype=torch.long, device=cells.device), players], 1)
+    return out.gather(2, relabel.unsqueeze(1).expand(n, n_cells, classes))
+
+
 def sample_valid_boards(board_size: int, players: int, n: int, seed: int,
                         chunk: int = 1 << 16, max_trials: int = 1 << 30) -> np.ndarray:
     """``n`` boards drawn uniformly from the valid ones: uniform random boards, rejection of invalid."""

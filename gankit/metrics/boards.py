@@ -6,14 +6,17 @@
   (equals m exactly when every board is valid);
 - ``unique``: % of distinct boards among the samples;
 - ``new``: % of samples that are distinct boards absent from the training set
-  (the appendix divides the count of new unique boards by the sample count).
+  (the appendix divides the count of new unique boards by the sample count);
+- ``new_sym``: as ``new``, but a board also counts as seen when it is a training board
+  under a board symmetry and a relabelling of the players (``canonical_boards``): the
+  honest novelty measure for runs trained with ``model.board_symmetry``.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from gankit.data.tictactoe import cells_to_boards, is_valid, max_gain
+from gankit.data.tictactoe import canonical_boards, cells_to_boards, is_valid, max_gain
 
 
 def board_stats(boards: np.ndarray, train_boards: np.ndarray, players: int) -> dict[str, float]:
@@ -21,16 +24,21 @@ def board_stats(boards: np.ndarray, train_boards: np.ndarray, players: int) -> d
     boards = np.asarray(boards)
     n = len(boards)
     if n == 0:
-        return {"valid": 0.0, "mean_max_gain": 0.0, "unique": 0.0, "new": 0.0}
+        return {"valid": 0.0, "mean_max_gain": 0.0, "unique": 0.0, "new": 0.0, "new_sym": 0.0}
     flat = boards.reshape(n, -1)
     distinct = np.unique(flat, axis=0)
-    seen = {row.tobytes() for row in np.asarray(train_boards, dtype=flat.dtype).reshape(len(train_boards), -1)}
+    train = np.asarray(train_boards, dtype=flat.dtype)
+    seen = {row.tobytes() for row in train.reshape(len(train), -1)}
     new = sum(row.tobytes() not in seen for row in distinct)
+    seen_sym = {row.tobytes() for row in canonical_boards(train)}
+    m = boards.shape[1]
+    new_sym = sum(row.tobytes() not in seen_sym for row in canonical_boards(distinct.reshape(-1, m, m)))
     return {
         "valid": 100.0 * float(is_valid(boards).mean()),
         "mean_max_gain": float(max_gain(boards, players).mean()),
         "unique": 100.0 * len(distinct) / n,
         "new": 100.0 * new / n,
+        "new_sym": 100.0 * new_sym / n,
     }
 
 

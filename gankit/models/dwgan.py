@@ -21,6 +21,7 @@ import torch
 
 from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
+from gankit.data.tictactoe import random_board_symmetry
 from gankit.errors import GankitError
 from gankit.models.base import Model, make_optimizer
 from gankit.nets import build_nets
@@ -37,6 +38,7 @@ class DWGANConfig(ModelConfig):
     clip: float = 0.01  # wgan-clip weight bound
     gp_weight: float = 10.0  # wgan-gp lambda
     fixed_noise: int = 100  # size of the fixed noise batch of the paper's metric protocol (0 = off)
+    board_symmetry: bool = False  # each real board under a random symmetry + player relabelling (not in the paper)
 
     def validate(self) -> None:
         if self.objective != "dwgan" and self.objective not in ("wgan-clip", "wgan-gp"):
@@ -74,6 +76,8 @@ class DWGAN(Model):
         self.objective = None if self.pairwise else OBJECTIVES.get(cfg.model.objective)(cfg.model)
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
+        if cfg.model.board_symmetry and data.kind != "board":
+            raise GankitError(f"config key 'model.board_symmetry' needs board data, got '{data.name}'")
         gen = torch.Generator().manual_seed(cfg.train.seed)
         self.register_buffer("fixed_z", torch.randn(cfg.model.fixed_noise, cfg.net.z_dim, generator=gen))
 
@@ -115,11 +119,20 @@ class DWGAN(Model):
             self.D.requires_grad_(True)
         return {"g_loss": loss.detach()}
 
+    def real_batch(self, batches: Batches) -> torch.Tensor:
+        """The next real batch; with ``board_symmetry`` each board under its own random board
+        symmetry and player relabelling. Validity is invariant under both, so this augments the
+        10·m·P training boards (up to 8·P! variants each) without leaving the valid set."""
+        real = batches.next()[0]
+        if self.cfg.model.board_symmetry:
+            real = random_board_symmetry(real, int(self.data.meta["board_size"]))
+        return real
+
     def train_step(self, batches: Batches, step: int) -> dict:
         logs = {}
         for _ in range(self.cfg.model.n_critic):
-            logs = self.d_step(batches.next()[0])
-        logs.update(self.g_step(batches.next()[0]))
+            logs = self.d_step(self.real_batch(batches))
+        logs.update(self.g_step(self.real_batch(batches)))
         return logs
 
     # -- sampling and metrics ---------------------------------------------
