@@ -128,7 +128,8 @@ def cmd_train(args) -> int:
         if bar is None:  # opened on the first log: an early error stays one line
             from tqdm import tqdm
 
-            bar = tqdm(total=cfg.train.steps, desc=cfg.preset, unit="step", dynamic_ncols=True)
+            # initial: the steps before the first log (or a resume) are not counted in the rate
+            bar = tqdm(total=cfg.train.steps, initial=p.step, desc=cfg.preset, unit="step", dynamic_ncols=True)
         bar.n = p.step
         shown = {k: f"{v:.3g}" for k, v in list(p.losses.items())[:4]}
         bar.set_postfix(**shown, img_s=f"{p.images_per_s:.0f}")
