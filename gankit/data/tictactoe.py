@@ -12,6 +12,7 @@ Boards are stored one-hot, ``x`` float32 [N, m*m, P+1] (class 0 = empty),
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,12 +105,19 @@ def canonical_boards(boards: np.ndarray) -> np.ndarray:
     return relabelled[np.arange(n), best]
 
 
+@functools.lru_cache(maxsize=None)
+def _symmetry_index(board_size: int) -> torch.Tensor:
+    """:func:`board_symmetries` as a tensor, built once per board size: the training step
+    with ``model.board_symmetry`` draws from it n_critic + 1 times per iteration."""
+    return torch.as_tensor(board_symmetries(board_size))
+
+
 def random_board_symmetry(cells: torch.Tensor, board_size: int) -> torch.Tensor:
     """Each one-hot board of ``cells`` [N, m*m, P+1] under its own random board symmetry and its
     own random relabelling of the players 1..P (class 0, the empty cell, stays): valid boards
     stay valid boards (see :func:`canonical_boards`). Draws from torch's global RNG."""
     n, n_cells, classes = cells.shape
-    perms = torch.as_tensor(board_symmetries(board_size), device=cells.device)
+    perms = _symmetry_index(board_size).to(cells.device)
     pick = torch.randint(0, len(perms), (n,), device=cells.device)
     out = cells.gather(1, perms[pick].unsqueeze(-1).expand(n, n_cells, classes))
     players = torch.rand(n, classes - 1, device=cells.device).argsort(1) + 1
