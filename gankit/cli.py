@@ -158,6 +158,11 @@ def cmd_sample(args) -> int:
     if args.n <= 0:
         raise GankitError(f"--n must be > 0, got {args.n}")
     labels = _parse_labels(args, model, args.n)
+    if args.out and Path(args.out).suffix.lower() == ".png":
+        # `--out grid.png` means a picture, not a zip archive with a .png name
+        if args.png:
+            raise GankitError("--out names a .png file and --png is given too: --out writes the .npz arrays")
+        args.png, args.out = args.out, None
     out = _open_out(Path(args.out), args.overwrite) if args.out else None
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
     samples = generate_seeded(model, args.n, args.seed, labels)
@@ -337,8 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--out", help="write an .npz (images uint8, labels for conditional runs)")
+    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--out", help="write an .npz (images uint8, labels for conditional runs); a .png name writes the grid, as --png")
     s.add_argument("--png", help="write a sample grid PNG")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--label", type=int, help="conditional runs: one class for every sample")

@@ -100,6 +100,7 @@ CASES = [
     ("sample-not-a-run", ["sample", "{dir}/svhn", "--out", "{dir}/s.npz"], r"not a gankit run"),
     ("sample-bad-labels", ["sample", "{dir}/crun", "--labels", "3,x", "--out", "{dir}/s.npz"], r"comma-separated integers"),
     ("sample-label-out-of-range", ["sample", "{dir}/crun", "--labels", "3,12", "--out", "{dir}/s.npz"], r"label 12 is outside 0..9"),
+    ("sample-png-twice", ["sample", "{dir}/run", "--out", "{dir}/s.png", "--png", "{dir}/t.png"], r"--out names a \.png file and --png"),
     ("sample-zero-n", ["sample", "{dir}/run", "--n", "0", "--out", "{dir}/s.npz"], r"--n must be > 0"),
     ("sample-n-not-a-number", ["sample", "{dir}/run", "--n", "lots"], r"invalid int value"),
     ("eval-missing-run", ["eval", "{dir}/nowhere"], r"run directory not found"),
@@ -162,3 +163,11 @@ def test_overrides_may_follow_options(tmp_path, cache_dir):
     assert "steps: 3\n" in (out / "config.yaml").read_text()
     assert run_cli(["train", preset, "--out", tmp_path / "r2", "--bogus", "train.steps=3"]) == 2
     assert not (tmp_path / "r2").exists()
+
+
+def test_sample_out_with_png_name_writes_a_png_grid(world, tmp_path, capsys):
+    """`gankit sample RUN --out grid.png` writes a PNG picture, not an .npz archive named .png."""
+    assert run_cli(["sample", world / "run", "--n", "8", "--out", tmp_path / "grid.png"]) == 0
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run_cli(["sample", world / "run", "--n", "8", "--out", tmp_path / "arrays.npz"]) == 0
+    assert np.load(tmp_path / "arrays.npz")["images"].shape[0] == 8
