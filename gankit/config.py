@@ -83,13 +83,15 @@ class OptimPair:
 @dataclass
 class TrainConfig:
     steps: int = 1000  # generator steps
-    seconds: float | None = None  # wall-clock budget; whichever of steps/seconds ends first
+    seconds: float | None = None  # wall-clock budget; whichever of steps/seconds/epochs ends first
+    epochs: int | None = None  # passes over the training set (batches drawn, n_critic included)
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None = all cores
     device: str = "auto"  # auto | cpu | cuda
     log_every: int = 25
     sample_every: int = 500
     eval_every: int = 0  # 0 = only at the end
+    eval_every_epochs: int = 0  # also evaluate after every this many epochs (0 = never)
     eval_samples: int = 2000
     ckpt_every: int = 1000
     keep_checkpoints: int = 3
@@ -302,6 +304,8 @@ def validate(cfg: Config) -> None:
     t = cfg.train
     need(t.steps > 0, "train.steps", f"must be > 0, got {t.steps}")
     need(t.seconds is None or t.seconds > 0, "train.seconds", f"must be > 0, got {t.seconds}")
+    need(t.epochs is None or t.epochs > 0, "train.epochs", f"must be > 0, got {t.epochs}")
+    need(t.eval_every_epochs >= 0, "train.eval_every_epochs", "must be >= 0")
     need(t.device in ("auto", "cpu", "cuda"), "train.device", f"must be auto, cpu or cuda, got '{t.device}'")
     need(t.threads is None or t.threads > 0, "train.threads", "must be > 0")
     for key in ("log_every", "sample_every", "ckpt_every", "keep_checkpoints", "grid_size"):

@@ -122,3 +122,19 @@ def test_bad_ema_is_a_one_line_error():
     with pytest.raises(GankitError, match="model.ema"):
         build_config({"model": {"family": "gan", "ema": 1.0}, "net": {"name": "tiny-bn-test"},
                       "data": {"name": "mnist"}}, "tiny")
+
+
+def test_epochs_budget_stops_after_whole_passes(tmp_path, cache_dir):
+    # 5,000 embedded digits at batch 32: 156 batches a pass, so 2 epochs end at step 312
+    out = tmp_path / "ep"
+    result = train(tiny_cfg(steps=10**6, epochs=2, eval_every_epochs=1, log_every=50, sample_every=1000,
+                            ckpt_every=1000, eval_samples=100), out, cache_dir=cache_dir)
+    assert result["step"] == 2 * (5000 // 32) and result["epoch"] == 2
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["epoch"]) for r in rows] == [(156, 1), (312, 2)]
+    assert Checkpoints(out / "checkpoints").load_latest()["step"] == 312
+
+
+def test_steps_end_before_epochs(tmp_path, cache_dir):
+    result = train(tiny_cfg(steps=7, epochs=3, eval_samples=100), tmp_path / "s", cache_dir=cache_dir)
+    assert result["step"] == 7 and result["epoch"] == 0

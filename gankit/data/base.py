@@ -75,6 +75,11 @@ class Batches:
     def global_batch(self) -> int:
         return self.batch_size * self.world
 
+    @property
+    def epochs_done(self) -> int:
+        """Completed passes: the current one counts once too few examples remain for a batch."""
+        return self.epoch + (self.pos + self.global_batch > len(self.perm))
+
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The next batch (x, y); starts a new epoch (new permutation) when too few remain."""
         if self.pos + self.global_batch > len(self.perm):

@@ -290,9 +290,12 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
             if t.seconds is not None and world.any(elapsed_before + time.monotonic() - start >= t.seconds):
                 break
             t0 = time.perf_counter()
+            epochs_before = batches.epochs_done
             step = advance(model, batches, step, sums, sync)
             count += 1
-            if step % t.log_every == 0 or step == t.steps:
+            epoch_ended = batches.epochs_done > epochs_before
+            last = step == t.steps or (t.epochs is not None and batches.epochs_done >= t.epochs)
+            if step % t.log_every == 0 or last:
                 # one host sync per log; data-parallel runs log the mean over ranks
                 values = world.mean({k: float(v) / count for k, v in sums.items()})
                 dt = time.perf_counter() - t0
@@ -310,12 +313,16 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 train_time, total_time = train_time + dt, total_time + dt
             if step % t.sample_every == 0:
                 grid()
-            if t.eval_every and step % t.eval_every == 0 and world.is_main:
+            epoch_eval = epoch_ended and t.eval_every_epochs and batches.epochs_done % t.eval_every_epochs == 0
+            if ((t.eval_every and step % t.eval_every == 0) or (epoch_eval and not last)) and world.is_main:
                 with unwrapped(model):
-                    runlog.metrics(step, evaluate_model(model, t.eval_samples, cache_dir))
+                    runlog.metrics(step, {"epoch": batches.epochs_done,
+                                          **evaluate_model(model, t.eval_samples, cache_dir)})
             if step % t.ckpt_every == 0:
                 _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
                 save_checkpoint()
+            if last:
+                break
         if sums:
             _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
         world.sync_buffers(model)  # every rank ends with rank 0's batch-norm statistics
@@ -325,6 +332,7 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
             with unwrapped(model):
                 final = evaluate_model(model, t.eval_samples, cache_dir)
             final["images_per_s"] = world.size * (batches.drawn - drawn_at_start) / max(total_time, 1e-9)
+            final["epoch"] = batches.epochs_done
             runlog.metrics(step, final)
     finally:
         runlog.close()
