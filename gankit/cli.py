@@ -206,7 +206,7 @@ def cmd_eval(args) -> int:
 
 # ------------------------------------------------------------------ symbolic autoencoder
 def cmd_encode(args) -> int:
-    from gankit.experiments.sae import encode_run
+    from gankit.reproduce.sae import encode_run
 
     out = _open_out(Path(args.out), args.overwrite)
     arrays = encode_run(Path(args.run), args.unit)
@@ -217,7 +217,7 @@ def cmd_encode(args) -> int:
 
 
 def cmd_probe(args) -> int:
-    from gankit.experiments.sae import probe_run
+    from gankit.reproduce.sae import probe_run
 
     def progress(p) -> None:
         print(f"baseline dcgan: step {p.step}", file=sys.stderr, flush=True)
@@ -230,7 +230,7 @@ def cmd_probe(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from gankit.experiments.sae import reconstruction_report
+    from gankit.reproduce.sae import reconstruction_report
 
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
     print(json.dumps(reconstruction_report(Path(args.run), png, cols=args.cols, blocks=args.blocks, seed=args.seed)))
@@ -238,25 +238,41 @@ def cmd_reconstruct(args) -> int:
 
 
 def cmd_sphere(args) -> int:
-    from gankit.experiments.sae import sphere_plot
+    from gankit.reproduce.sae import sphere_plot
 
     png = _open_out(Path(args.png), args.overwrite)
     print(json.dumps(sphere_plot(Path(args.run), png, n=args.n, seed=args.seed)))
     return 0
 
 
-# ------------------------------------------------------------------ experiments
-def cmd_experiment_dwgan(args) -> int:
-    from gankit.experiments.dwgan import run_experiment
+# ------------------------------------------------------------------ reproductions
+def cmd_reproduce(args) -> int:
+    from gankit.reproduce import BUDGETS, default_out, export_report, papers, reproduce
 
-    out = Path(args.out) if args.out else Path("runs") / f"dwgan-vs-wgan-{args.board}"
+    if args.list or not args.paper:
+        if not args.list:
+            raise GankitError("name a paper (see `gankit reproduce --list`)")
+        print(f"{'paper':11s} {'CPU-minutes (' + ' / '.join(BUDGETS) + ')':32s} reproduces")
+        for p in papers():
+            cost = " / ".join(f"{p.cpu_minutes[b]:g}" for b in BUDGETS)
+            print(f"{p.name:11s} {cost:32s} {p.reproduces}")
+        return 0
 
     def progress(msg: str) -> None:
         if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
+            print(f"[{args.paper}] {msg}", file=sys.stderr, flush=True)
 
-    print(json.dumps(run_experiment(args.board, out, args.overrides, retrain=args.retrain,
-                                    threshold=args.threshold, protocol=args.protocol, progress=progress)))
+    out = Path(args.out) if args.out else default_out(args.paper, args.budget)
+    only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
+    command = "gankit reproduce " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"gankit reproduce {args.paper}"
+    report = reproduce(args.paper, args.budget, out, seeds=args.seeds, retrain=args.retrain, only=only,
+                       overrides=args.overrides, data_root=Path(args.data_root) if args.data_root else None,
+                       progress=progress, command=command)
+    for c in report.claims:
+        print(f"{c.section:18s} {c.verdict:15s} {c.claim}")
+    print(f"report: {out / 'report.md'}  {out / 'report.html'}")
+    if args.export:
+        print(f"exported: {export_report(out, Path(args.export), args.paper)}")
     return 0
 
 
@@ -279,20 +295,6 @@ def cmd_compare(args) -> int:
     for row in rows:
         print(" | ".join(row))
     print(f"report: {out / 'report.html'}  {out / 'report.md'}")
-    return 0
-
-
-def cmd_experiment_binarygan(args) -> int:
-    from gankit.experiments.binarygan import run_experiment
-
-    def progress(msg: str) -> None:
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    result = run_experiment(Path(args.out), args.budget, args.overrides, only=args.only, retrain=args.retrain,
-                            eval_samples=args.eval_samples, progress=progress)
-    print((Path(result["out"]) / "metrics.md").read_text())
-    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
     return 0
 
 
@@ -412,27 +414,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_compare)
 
-    s = sub.add_parser("experiment", help="paper experiments that train several runs and compare them")
-    exp = s.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
-    e = exp.add_parser("dwgan", help="DWGAN vs WGAN on tic-tac-toe: train both, plot the four metrics on shared axes")
-    e.add_argument("board", choices=("3x3-2p", "5x5-8p"))
-    e.add_argument("overrides", nargs="*", help="overrides for both presets, e.g. train.steps=500")
-    e.add_argument("--out", help="directory of the two runs and the plot (default runs/dwgan-vs-wgan-BOARD)")
-    e.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
-    e.add_argument("--threshold", type=float, default=90.0, help="report the first step with %% valid >= this")
-    e.add_argument("--protocol", choices=("fixed", "fresh"), default="fixed",
-                   help="fixed: 100 samples of one fixed noise batch (the paper's); fresh: train.eval_samples")
-    e.add_argument("--quiet", action="store_true")
-    e.set_defaults(func=cmd_experiment_dwgan)
-    e = exp.add_parser("binarygan", help="BinaryGAN sections 4.3-4.6: DBN/SBN, real-valued, objectives, MLP/CNN at one budget")
-    e.add_argument("overrides", nargs="*", help="overrides for every run, e.g. train.threads=1")
-    e.add_argument("--budget", default="600s", help="total training time, split equally among the runs (600s, 10m, 1h)")
-    e.add_argument("--only", help="comma-separated comparisons to run (4.3,4.4,4.5,4.6; default all)")
-    e.add_argument("--out", default="runs/binarygan-experiments", help="directory of the runs, figures and tables")
-    e.add_argument("--eval-samples", type=int, default=2000, help="samples per metric row (default 2000)")
-    e.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
-    e.add_argument("--quiet", action="store_true")
-    e.set_defaults(func=cmd_experiment_binarygan)
+    s = sub.add_parser("reproduce", help="train what a paper's figures and claims need; report with verdicts")
+    s.add_argument("paper", nargs="?", help="digit-gans, binarygan, guide, dwgan or sae (see --list)")
+    s.add_argument("overrides", nargs="*", help="overrides for every run, e.g. train.threads=1")
+    s.add_argument("--list", action="store_true", help="list the papers, what each reproduces and its CPU time")
+    s.add_argument("--budget", default="paper", choices=("paper", "short", "smoke"),
+                   help="paper: the paper's own schedule; short: about 30 CPU-minutes; smoke: a few steps per run")
+    s.add_argument("--out", help="directory of the runs and the report (default runs/reproduce/PAPER/BUDGET)")
+    s.add_argument("--seeds", type=int, help="seeds per run (default: the paper's own, e.g. 3 for guide)")
+    s.add_argument("--only", help="comma-separated presets to train (the others' rows say 'not run')")
+    s.add_argument("--data-root", help="directory with optional dataset files (SVHN train_32x32.mat)")
+    s.add_argument("--retrain", action="store_true", help="train again even where a finished run of the same config exists")
+    s.add_argument("--export", metavar="DOCS_DIR", help="also copy the report to DOCS_DIR/PAPER.md with its images")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(func=cmd_reproduce)
     return p
 
 

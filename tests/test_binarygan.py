@@ -7,7 +7,7 @@ import torch
 from gankit.config import load_config
 from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError
-from gankit.experiments.binarygan import parse_budget, write_run_figures
+from gankit.reproduce.binarygan import hist_shape, write_run_figures
 from gankit.layers.binary import BinaryNeuron, binary_neuron
 from gankit.models import build_model
 
@@ -139,9 +139,6 @@ def test_bad_options_are_one_line_errors(data):
     grey = Dataset("mnist", torch.zeros(64, 1, 28, 28), None, num_classes=10, value_range=(-1.0, 1.0))
     with pytest.raises(GankitError, match="mnist-binary"):
         build_model(load_config("binarygan-mlp-dbn", ["data.name=mnist"]), grey)
-    with pytest.raises(GankitError, match="budget"):
-        parse_budget("ten minutes")
-    assert parse_budget("600s") == parse_budget("10m") == 600.0
 
 
 def test_preactivation_figures_and_histogram_csv(data, tmp_path):
@@ -166,3 +163,14 @@ def test_short_training_improves_fid(data, tmp_path, cache_dir):
     assert result["binary_fraction"] == 1.0
     assert result["slope"] > 1.0  # epochs passed, so the slope was annealed
     assert result["fid"] < 0.8 * untrained["fid"]
+
+
+def test_hist_shape_by_hand():
+    # 10 bins of width 0.1: centres 0.05 .. 0.95; densities integrate to 1
+    h = [3, 0, 1, 1, 0.5, 0.5, 1, 1, 0, 2]
+    s = hist_shape(h)
+    assert s["edge"] == pytest.approx((3 + 2) * 0.1)  # bins centred at 0.05 and 0.95
+    assert s["middle"] == pytest.approx((1 + 1 + 0.5 + 0.5 + 1 + 1) * 0.1)  # centres 0.25 .. 0.75
+    flat = [1.0] * 50  # 50 bins of width 0.02 (the report's histograms)
+    flat[24] = flat[25] = 0.5  # the two bins around 0.5 at half the density of those at 0.4 and 0.6
+    assert hist_shape(flat)["notch"] == pytest.approx(0.5)

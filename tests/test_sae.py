@@ -133,7 +133,7 @@ def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys, mnist, monkeypat
 
 
 def test_lambert_azimuthal_projection():
-    from gankit.experiments.sae import lambert_azimuthal
+    from gankit.reproduce.sae import lambert_azimuthal
 
     c = np.array([0.0, 0.0, 1.0])
     pts = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [0.6, 0, -0.8]], dtype=float)
