@@ -240,8 +240,8 @@ def hist_shape(h: list[float]) -> dict:
     centres = (np.arange(len(h)) + 0.5) * w
     edge = h[(centres < 0.1) | (centres > 0.9)].sum() * w
     middle = h[(centres > 0.2) & (centres < 0.8)].sum() * w
-    near = h[np.abs(centres - 0.5) < 0.021].mean()
-    around = h[(np.abs(centres - 0.5) > 0.08) & (np.abs(centres - 0.5) < 0.12)].mean()
+    near = h[np.abs(centres - 0.5) < w].mean()  # the bins touching 0.5
+    around = h[(np.abs(centres - 0.4) < w) | (np.abs(centres - 0.6) < w)].mean()
     return {"edge": float(edge), "middle": float(middle), "notch": float(near / max(around, 1e-12))}
 
 

@@ -1,0 +1,108 @@
+"""``gankit reproduce``: the paper list, a smoke run of digit-gans, run reuse, verdict rules, export."""
+import json
+import re
+
+import pytest
+
+from gankit.cli import main
+from gankit.reproduce import MODULES, papers
+from gankit.reproduce.core import Claim, Context, RunResult, export_report
+from gankit.reproduce.digit_gans import MNIST, _model_claim
+
+
+def test_list_names_the_five_papers_with_cpu_time(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("digit-gans", "binarygan", "guide", "dwgan", "sae"):
+        assert re.search(rf"^{name}\s+\d+ / \d+ / \d+\s+\S", out, re.M), out
+    assert [p.name for p in papers()] == list(MODULES)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["reproduce", "cifar-gans", "--budget", "smoke"], "unknown paper 'cifar-gans'"),
+    (["reproduce", "digit-gans", "--budget", "smoke", "--seeds", "0"], "--seeds must be >= 1"),
+    (["reproduce", "digit-gans", "--budget", "smoke", "--only", "dcgan-cifar"], "not a run of digit-gans"),
+    (["reproduce"], "name a paper"),
+])
+def test_bad_arguments_are_one_line(argv, message, capsys, tmp_path):
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_digit_gans_smoke_writes_reports_and_reuses_finished_runs(tmp_path, cache_dir, capsys):
+    out = tmp_path / "dg"
+    argv = ["reproduce", "digit-gans", "--budget", "smoke", "--out", str(out), "train.threads=1"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert err.count("training ") == len(MNIST) and "reusing" not in err
+    md = (out / "report.md").read_text()
+    for m in MNIST:  # one row per model, each with its sample grid
+        assert f"| {m.section} |" in md
+        assert (out / f"{m.preset}-s0" / "samples").is_dir()
+    assert "| 3.1-3.4, Figs. 3.4-3.13 |" in md and "no SVHN files" in md
+    page = (out / "report.html").read_text()
+    assert "<img" in page and not re.search(r'src="(?!data:)', page)  # self-contained
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*-s0/checkpoints/*.pt")}
+
+    assert main(argv) == 0  # the same config: every run is reused, nothing retrained
+    err = capsys.readouterr().err
+    assert err.count("reusing") == len(MNIST) and "training " not in err
+    assert before == {p: p.stat().st_mtime_ns for p in out.glob("*-s0/checkpoints/*.pt")}
+
+    # another config (here eval_samples) is not the same run: trained again
+    assert main([*argv[:-1], "--only", "dcgan-mnist", "train.eval_samples=100"]) == 0
+    err = capsys.readouterr().err
+    assert "training dcgan-mnist" in err and err.count("training ") == 1
+    assert "left out with --only" in (out / "report.md").read_text()
+
+
+def _fake_run(tmp_path, name, rows):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return RunResult(d, rows, reused=True)
+
+
+@pytest.mark.parametrize("is_, hist, expect", [
+    (7.4, [0.1] * 10, "reproduced"),
+    (6.3, [0.1] * 10, "partly"),  # all classes, IS below the bar
+    (7.4, [0.0] + [1 / 9] * 9, "not reproduced"),  # a class missing
+])
+def test_model_verdict_rule(tmp_path, is_, hist, expect):
+    ctx = Context(tmp_path, "paper", 1)
+    final = {"step": 3900, "epoch": 50, "is": is_, "fid": 20.0, "class_hist": hist,
+             "classes_covered": sum(h > 0 for h in hist), "images_per_s": 100.0}
+    claim = _model_claim(ctx, MNIST[0], _fake_run(tmp_path, "dcgan", [final]))
+    assert claim.verdict == expect
+    assert "IS 7.4" in claim.result or "IS 6.3" in claim.result
+
+
+def test_wgan_clip_verdict_and_short_budgets(tmp_path):
+    ctx = Context(tmp_path, "paper", 1)
+    clip = next(m for m in MNIST if m.preset == "wgan-clip-mnist")
+    poor = {"step": 7800, "epoch": 100, "is": 3.0, "fid": 200.0, "class_hist": [0.1] * 10, "classes_covered": 10}
+    assert _model_claim(ctx, clip, _fake_run(tmp_path, "a", [poor])).verdict == "reproduced"  # it is unsatisfactory
+    cut = {**poor, "epoch": 11}
+    c = _model_claim(ctx, clip, _fake_run(tmp_path, "b", [cut]))
+    assert c.verdict == "partly" and "only 11 of 100 epochs" in c.why
+    assert _model_claim(ctx, clip, None).verdict == "not run"
+
+
+def test_claim_rejects_unknown_verdicts():
+    with pytest.raises(ValueError):
+        Claim("1", "x", "y", "sort of", "z")
+
+
+def test_export_copies_images_and_rewrites_links(tmp_path):
+    from gankit.reproduce.core import Report, write_report
+
+    out = tmp_path / "out"
+    (out / "run-s0" / "samples").mkdir(parents=True)
+    png = out / "run-s0" / "samples" / "step_000003.png"
+    png.write_bytes(b"\x89PNG fake")
+    write_report(Report("p", "Paper", "smoke", [Claim("1", "c", "r", "partly", "w", [png])]), out)
+    md = export_report(out, tmp_path / "docs", "p")
+    text = md.read_text()
+    assert "![](p/run-s0_samples_step_000003.png)" in text
+    assert (tmp_path / "docs" / "p" / "run-s0_samples_step_000003.png").read_bytes() == b"\x89PNG fake"
