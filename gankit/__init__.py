@@ -1,3 +1,18 @@
-"""gankit: train, sample, evaluate and compare the GANs of five papers."""
+"""gankit: train, sample, evaluate and compare the GANs of five papers.
+
+``gankit.training``, ``gankit.load`` (returning a :class:`gankit.api.Run`) and
+``gankit.GankitError`` are the Python API (``gankit.api``); importing gankit stays light:
+torch loads on first use.
+"""
+from gankit.errors import GankitError
 
 __version__ = "0.1.0"
+__all__ = ["GankitError", "Run", "train", "load", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in ("train", "load", "Run"):
+        from gankit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'gankit' has no attribute {name!r}")

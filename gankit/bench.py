@@ -22,7 +22,7 @@ What is measured (one ``BenchRow`` per preset):
   its resident set after loading torch and the data: networks, optimizer state,
   activations and allocator slack, in MiB.
 
-The gankit arm does the loop's per-step work (``gankit.train.loop.advance``): ``train_step``,
+The gankit arm does the loop's per-step work (``gankit.training.loop.advance``): ``train_step``,
 the schedule hooks, loss sums kept on the device and read once every ``train.log_every`` steps.
 """
 from __future__ import annotations
@@ -119,7 +119,7 @@ class GankitArm:
     def __init__(self, cfg, data, seed: int = 0):
         from gankit.data.base import Batches
         from gankit.models import build_model
-        from gankit.train.loop import advance
+        from gankit.training.loop import advance
 
         self.advance = advance
         torch.manual_seed(seed)

@@ -91,55 +91,71 @@ def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+class _progress_printer:
+    """Progress against whichever budget ends first (steps, seconds, epochs): a tqdm bar on a
+    terminal, else one plain line at most every ``every`` seconds (logs and pipes stay readable)."""
+
+    def __init__(self, name: str, quiet: bool, every: float = 30.0):
+        self.name, self.quiet, self.every = name, quiet, every
+        self.bar, self.last, self.start = None, None, None
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, p) -> None:
+        import time
+
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if self.start is None:  # the steps before the first log (or a resume) are not in the rate
+            self.start, self.done0 = now, p.done
+        rate = (p.done - self.done0) / max(now - self.start, 1e-9)
+        eta = (1 - p.done) / rate if rate > 0 else None
+        shown = {k: f"{v:.3g}" for k, v in list(p.losses.items())[:4]}
+        if self.tty:
+            if self.bar is None:  # opened on the first log: an early error stays one line
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=1000, desc=self.name, dynamic_ncols=True)
+            info = (f"step {p.step}, {_clock(p.elapsed)} elapsed, ETA {_clock(eta)}, "
+                    + ", ".join(f"{k}={v}" for k, v in shown.items()) + f", {p.images_per_s:.0f} img/s")
+            self.bar.bar_format = "{desc}: {percentage:3.0f}%|{bar}| " + info.replace("{", "(").replace("}", ")")
+            self.bar.n = round(1000 * p.done)
+            self.bar.refresh()
+        elif self.last is None or now - self.last >= self.every or p.done >= 1.0:
+            self.last = now
+            print(f"{self.name}: step {p.step} ({100 * p.done:.0f}%), {_clock(p.elapsed)} elapsed, ETA {_clock(eta)}, "
+                  + " ".join(f"{k}={v}" for k, v in shown.items()) + f" {p.images_per_s:.0f} img/s",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 def cmd_train(args) -> int:
-    from gankit.config import load_config
-    from gankit.train.loop import train
-    from gankit.train.rundir import default_run_dir
-    from gankit.train.run import read_run_config
+    from gankit.api import prepare
+    from gankit.training.loop import train
 
     if args.preset and "=" in args.preset and not args.preset.endswith((".yaml", ".yml")):
         args.overrides.insert(0, args.preset)  # `train --resume RUN key=value`: no preset given
         args.preset = None
-    if args.resume:
-        run_dir = Path(args.resume)
-        if args.out and Path(args.out) != run_dir:
-            raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
-        cfg = read_run_config(run_dir)
-        if args.preset and args.preset != cfg.preset:
-            raise GankitError(f"run {run_dir} was made with preset '{cfg.preset}', not '{args.preset}'")
-        if args.overrides:
-            from gankit.config import apply_overrides, build_config
-
-            # written into the run by train() once its checkpoint has loaded
-            cfg = build_config(apply_overrides(cfg.to_dict(), args.overrides), cfg.preset)
-    else:
-        if not args.preset:
-            raise GankitError("name a preset (see `gankit list --presets`) or pass --resume RUN")
-        cfg = load_config(args.preset, args.overrides)
-        run_dir = Path(args.out) if args.out else default_run_dir(args.preset)
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
+    cfg, run_dir = prepare(args.preset, args.resume or args.out, args.overrides, resume=bool(args.resume))
 
     main_process = _is_main_process()
-    bar = None
-
-    def progress(p) -> None:
-        nonlocal bar
-        if args.quiet or not main_process:
-            return
-        if bar is None:  # opened on the first log: an early error stays one line
-            from tqdm import tqdm
-
-            # initial: the steps before the first log (or a resume) are not counted in the rate
-            bar = tqdm(total=cfg.train.steps, initial=p.step, desc=cfg.preset, unit="step", dynamic_ncols=True)
-        bar.n = p.step
-        shown = {k: f"{v:.3g}" for k, v in list(p.losses.items())[:4]}
-        bar.set_postfix(**shown, img_s=f"{p.images_per_s:.0f}")
-        bar.refresh()
-
+    show = _progress_printer(cfg.preset, quiet=args.quiet or not main_process)
     try:
-        result = train(cfg, run_dir, overwrite=args.overwrite, resume=bool(args.resume), progress=progress)
+        result = train(cfg, run_dir, overwrite=args.overwrite, resume=bool(args.resume), progress=show)
     finally:
-        if bar is not None:
-            bar.close()
+        show.close()
     if not main_process:
         return 0
     summary = {k: v for k, v in result.items() if k != "class_hist"}
@@ -150,8 +166,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from gankit.train.loop import generate_seeded
-    from gankit.train.run import open_run
+    from gankit.training.loop import generate_seeded
+    from gankit.training.run import open_run
 
     run = open_run(Path(args.run))
     model = run.model
@@ -175,7 +191,7 @@ def cmd_sample(args) -> int:
             np.savez(fh, **arrays)
         print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
     if png is not None:
-        from gankit.train.loop import render
+        from gankit.training.loop import render
         from gankit.report.grid import save_grid
 
         images = render(model, samples[: min(args.n, 100)])
@@ -194,8 +210,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from gankit.train.loop import evaluate_model
-    from gankit.train.run import open_run
+    from gankit.training.loop import evaluate_model
+    from gankit.training.run import open_run
 
     run = open_run(Path(args.run))
     n = args.n or run.cfg.train.eval_samples
@@ -444,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GankitError as exc:
-        from gankit.train.distributed import PeerError
+        from gankit.training.distributed import PeerError
 
         if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
             print(f"gankit: error: {exc}", file=sys.stderr)

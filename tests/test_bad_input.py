@@ -13,7 +13,7 @@ import torch
 
 import tinynet
 from gankit.cli import main
-from gankit.train.checkpoint import Checkpoints
+from gankit.training.checkpoint import Checkpoints
 
 
 def run_cli(argv: list[str]) -> int:

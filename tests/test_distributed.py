@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import tinynet
-from gankit.train.checkpoint import Checkpoints
+from gankit.training.checkpoint import Checkpoints
 
 HERE = Path(__file__).parent
 

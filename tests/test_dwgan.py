@@ -190,7 +190,7 @@ def test_short_training_raises_valid_fraction_and_cli_outputs(tmp_path, capsys):
     from gankit.cli import main
     from gankit.metrics.boards import board_metrics
     from gankit.models import build_model
-    from gankit.train.loop import train
+    from gankit.training.loop import train
 
     cfg = load_config("dwgan-ttt-3x3-2p", ["train.steps=300", "train.eval_every=100",
                                            "train.eval_samples=1000", "train.tensorboard=false"])

@@ -161,7 +161,7 @@ def test_minibatch_discrimination_head_in_discriminator():
 def test_short_training_with_every_trick_improves_fid(tmp_path, cache_dir):
     """A real run through the core loop with smoothing, replay and minibatch discrimination on."""
     from gankit.data import load_dataset
-    from gankit.train.loop import evaluate_model, train
+    from gankit.training.loop import evaluate_model, train
 
     cfg = load_config("cdcgan-mnist-mbd", [
         "net.width=8", "net.mbd_b=16", "model.replay=true",

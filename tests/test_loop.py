@@ -7,8 +7,8 @@ import torch
 import tinynet  # noqa: F401  (registers the tiny-bn-test net)
 from gankit.config import build_config
 from gankit.errors import GankitError
-from gankit.train.checkpoint import Checkpoints
-from gankit.train.loop import train
+from gankit.training.checkpoint import Checkpoints
+from gankit.training.loop import train
 
 
 def tiny_cfg(**train):

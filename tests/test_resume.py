@@ -13,8 +13,8 @@ import torch
 
 import tinynet
 from gankit.config import load_config
-from gankit.train.checkpoint import Checkpoints
-from gankit.train.loop import train
+from gankit.training.checkpoint import Checkpoints
+from gankit.training.loop import train
 
 HERE = Path(__file__).parent
 

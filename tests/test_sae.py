@@ -14,7 +14,7 @@ from gankit.losses import half_angle_bce
 from gankit.metrics.probe import few_label_split, probe_accuracy
 from gankit.models import build_model
 from gankit.models.sae import sae_losses
-from gankit.train.loop import train
+from gankit.training.loop import train
 
 
 def test_h_hand_values():
@@ -97,9 +97,9 @@ def test_short_training_lowers_shell_loss_and_improves_probe(mnist):
 
 
 def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys, mnist, monkeypatch):
-    import gankit.train.run
+    import gankit.training.run
 
-    monkeypatch.setattr(gankit.train.run, "load_dataset", lambda cfg: mnist)  # load MNIST once
+    monkeypatch.setattr(gankit.training.run, "load_dataset", lambda cfg: mnist)  # load MNIST once
     run = tmp_path / "run"
     cfg = load_config("sae-mnist-sphere", ["net.width=8", "train.steps=6", "train.sample_every=6",
                                            "train.eval_samples=200", "train.tensorboard=false", "train.threads=null"])

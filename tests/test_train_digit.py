@@ -3,7 +3,7 @@ beyond the untrained net and follow the requested labels."""
 from gankit.config import load_config
 from gankit.data import load_dataset
 from gankit.models import build_model
-from gankit.train.loop import evaluate_model, train
+from gankit.training.loop import evaluate_model, train
 
 
 def test_dcgan_mnist_fast_improves_fid(tmp_path, cache_dir):

@@ -119,8 +119,8 @@ def mnist_idx(directory: Path) -> Path:
 
 
 def _dump_weights(directory: str) -> None:
-    import gankit.train.loop as loop
-    from gankit.train.distributed import unwrapped
+    import gankit.training.loop as loop
+    from gankit.training.distributed import unwrapped
 
     build = loop.build_model
     built = []

@@ -1,4 +1,4 @@
-"""What every model family provides to the one training loop (``gankit.train.loop``)."""
+"""What every model family provides to the one training loop (``gankit.training.loop``)."""
 from __future__ import annotations
 
 import torch

@@ -22,7 +22,7 @@ import torch
 
 from gankit.report.curves import save_figure
 from gankit.reproduce.core import Claim, Context, Paper, verdict
-from gankit.train.run import open_run
+from gankit.training.run import open_run
 
 RUNS = {  # run name -> preset
     "mlp-dbn": "binarygan-mlp-dbn",

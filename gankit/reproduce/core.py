@@ -117,8 +117,8 @@ class Context:
         the same config is resumed from its last checkpoint.
         """
         from gankit.config import load_config
-        from gankit.train.logs import read_metrics
-        from gankit.train.loop import train
+        from gankit.training.logs import read_metrics
+        from gankit.training.loop import train
 
         over = [*overrides, *(SMOKE if self.smoke else ()), *self.extra, f"train.seed={seed}"]
         cfg = load_config(preset, over)
@@ -137,7 +137,7 @@ class Context:
 
 def is_finished(run_dir: Path) -> bool:
     """The loop's last act is the final metrics row, the only one with ``images_per_s``."""
-    from gankit.train.logs import read_metrics
+    from gankit.training.logs import read_metrics
 
     try:
         rows = read_metrics(Path(run_dir) / "metrics.jsonl")
@@ -158,7 +158,7 @@ def _comparable(d: dict) -> dict:
 
 
 def _same_config(run_dir: Path, cfg) -> bool:
-    from gankit.train.run import read_run_config
+    from gankit.training.run import read_run_config
 
     try:
         have = read_run_config(run_dir)

@@ -33,7 +33,7 @@ def _key(metric: str, protocol: str) -> str:
 
 def curves(run_dir: Path, protocol: str = "fixed") -> dict[str, tuple[list[int], list[float]]]:
     """metric -> (steps, values) from a run's ``metrics.jsonl``."""
-    from gankit.train.logs import read_metrics
+    from gankit.training.logs import read_metrics
 
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
@@ -184,7 +184,7 @@ def run(ctx: Context) -> tuple[list[Claim], list[str]]:
 
 
 def _rows(run_dir: Path) -> list[dict]:
-    from gankit.train.logs import read_metrics
+    from gankit.training.logs import read_metrics
 
     return read_metrics(run_dir / "metrics.jsonl")
 

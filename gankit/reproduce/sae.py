@@ -30,7 +30,7 @@ BASELINE_DIR = "baseline-dcgan"  # under the SAE run directory
 
 
 def open_sae_run(run_dir: Path):
-    from gankit.train.run import open_run
+    from gankit.training.run import open_run
 
     run = open_run(Path(run_dir))
     if run.cfg.model.family != "sae":
@@ -89,8 +89,8 @@ def baseline_budget(cfg) -> list[str]:
 def baseline_dcgan(run_dir: Path, cfg, dcgan_run: Path | None = None, progress=None) -> Path:
     """The DCGAN baseline's run: ``dcgan_run`` if given, else ``RUN/baseline-dcgan`` (trained once, reused)."""
     from gankit.config import load_config
-    from gankit.train.checkpoint import Checkpoints
-    from gankit.train.loop import train
+    from gankit.training.checkpoint import Checkpoints
+    from gankit.training.loop import train
 
     if dcgan_run is not None:
         return Path(dcgan_run)
@@ -105,7 +105,7 @@ def probe_run(run_dir: Path, per_class: int = 10, seed: int = 0, classifier: str
               unit: int = GENERALIZING, dcgan: bool = True, dcgan_run: Path | None = None,
               progress=None) -> dict:
     """Few-label probe accuracies on the SAE symbols and on the two baselines (one dict)."""
-    from gankit.train.run import open_run
+    from gankit.training.run import open_run
 
     run = open_sae_run(run_dir)
     data = run.data

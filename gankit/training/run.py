@@ -11,8 +11,8 @@ from gankit.data import Dataset, load_dataset
 from gankit.errors import GankitError
 from gankit.models import build_model
 from gankit.models.base import Model
-from gankit.train.checkpoint import Checkpoints
-from gankit.train.loop import restore, select_device
+from gankit.training.checkpoint import Checkpoints
+from gankit.training.loop import restore, select_device
 
 
 @dataclass

@@ -22,10 +22,10 @@ from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError, first_line
 from gankit.models import build_model
 from gankit.models.base import Model
-from gankit.train.checkpoint import Checkpoints, rng_state, set_rng_state
-from gankit.train.distributed import World, env_world_size, unwrapped, world_from_env
-from gankit.train.logs import RunLog, truncate_logs
-from gankit.train.rundir import prepare_run_dir
+from gankit.training.checkpoint import Checkpoints, rng_state, set_rng_state
+from gankit.training.distributed import World, env_world_size, unwrapped, world_from_env
+from gankit.training.logs import RunLog, truncate_logs
+from gankit.training.rundir import prepare_run_dir
 
 log = logging.getLogger("gankit")
 
@@ -45,6 +45,17 @@ class Progress:
     images_per_s: float
     elapsed: float
     extra: dict = field(default_factory=dict)
+    done: float = 0.0  # share of the budget used: the largest of steps, seconds and epochs (whichever ends first)
+
+
+def budget_done(t, step: int, elapsed: float, epochs: float) -> float:
+    """How far a run is through its budget, in [0, 1]: the first of steps/seconds/epochs to end decides."""
+    parts = [step / t.steps if t.steps else 0.0]
+    if t.seconds:
+        parts.append(elapsed / t.seconds)
+    if t.epochs:
+        parts.append(epochs / t.epochs)
+    return min(1.0, max(parts))
 
 
 def select_device(name: str) -> torch.device:
@@ -218,7 +229,7 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
     """Train ``cfg`` into ``run_dir``; returns the final metrics (plus ``step`` and ``run_dir``).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls this: data-parallel
-    training of one model (``gankit.train.distributed``); only rank 0 writes ``run_dir``.
+    training of one model (``gankit.training.distributed``); only rank 0 writes ``run_dir``.
     Bad input (data, net/data mismatch, run directory, checkpoint) is detected before
     anything is written.
     """
@@ -305,7 +316,9 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 runlog.losses(step, values)
                 if progress is not None and world.is_main:
                     ips = world.size * (batches.drawn - drawn) / max(train_time, 1e-9)
-                    progress(Progress(step, t.steps, values, ips, elapsed_before + time.monotonic() - start))
+                    elapsed = elapsed_before + time.monotonic() - start
+                    epochs = batches.epoch + batches.pos / len(batches.perm)
+                    progress(Progress(step, t.steps, values, ips, elapsed, done=budget_done(t, step, elapsed, epochs)))
                 sums, count = {}, 0
                 drawn, train_time = batches.drawn, 0.0
             else:
