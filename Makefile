@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/gankit train dcgan-mnist-fast
+	$(BIN)/gankit train cdcgan-mnist-demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -84,10 +84,7 @@ class Run:
                 raise GankitError(f"labels must be integers in 0..{k - 1}, got {labels!r}")
             y = torch.tensor((values * -(-n // len(values)))[:n])
         samples = generate_seeded(model, n, seed, y)
-        to_npz = getattr(model, "to_npz", None)
-        if to_npz is not None:
-            return next(iter(to_npz(samples).values()))
-        return self._run.data.to_uint8(samples).numpy()
+        return next(iter(self._run.data.to_npz(samples).values()))
 
     def evaluate(self, n: int | None = None) -> dict:
         """The metrics of ``gankit eval`` (``n`` fresh samples, default ``train.eval_samples``)."""
@@ -105,7 +102,8 @@ class Run:
 def prepare(preset: str | None, out: str | Path | None, overrides: Mapping | Sequence[str] | None,
             resume: bool = False):
     """(config, run directory) of a new run of ``preset``, or of ``out`` resumed with ``overrides``."""
-    from gankit.config import apply_overrides, build_config, load_config
+    from gankit.config import apply_overrides
+    from gankit.catalogue import build_config, load_config
     from gankit.training.rundir import default_run_dir
     from gankit.training.run import read_run_config
 

@@ -41,7 +41,7 @@ import torch
 
 from gankit.errors import GankitError
 
-DEFAULT_MODELS = ("dcgan-mnist", "wgangp-mnist", "dcgan-mnist-fast")
+DEFAULT_MODELS = ("dcgan-mnist", "wgangp-mnist", "cdcgan-mnist-demo")
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "reference.py"
 
 
@@ -100,7 +100,7 @@ def parse_models(text: str | None) -> list[str]:
 
 def bench_config(name: str, overrides: list[str] | None = None):
     """The preset's config, checked to be one the reference loop can run."""
-    from gankit.config import load_config
+    from gankit.catalogue import load_config
 
     cfg = load_config(name, list(overrides or []))
     if cfg.model.family != "gan":

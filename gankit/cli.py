@@ -53,7 +53,8 @@ def _parse_labels(args, model, n: int):
 # ------------------------------------------------------------------ commands
 def cmd_list(args) -> int:
     from gankit.config import preset_names, read_preset
-    from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES, load_all
+    from gankit.catalogue import load_all
+    from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
 
     load_all()
     show_all = not (args.presets or args.nets or args.datasets or args.objectives or args.families)
@@ -182,8 +183,7 @@ def cmd_sample(args) -> int:
     out = _open_out(Path(args.out), args.overwrite) if args.out else None
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
     samples = generate_seeded(model, args.n, args.seed, labels)
-    to_npz = getattr(model, "to_npz", None)
-    arrays = to_npz(samples) if to_npz is not None else {"images": run.data.to_uint8(samples).numpy()}
+    arrays = run.data.to_npz(samples)
     if labels is not None:
         arrays["labels"] = labels.numpy().astype(np.int64)
     if out is not None:
@@ -195,15 +195,10 @@ def cmd_sample(args) -> int:
         from gankit.report.grid import save_grid
 
         images = render(model, samples[: min(args.n, 100)])
-        if images is None:
-            raise GankitError("this run's samples are not images; use --show to print them")
         save_grid(images, png, nrow=model.data.num_classes if model.conditional and labels is not None and args.labels is None and args.label is None else None)
         print(f"wrote {png}")
     if args.show:
-        show = getattr(model, "render_text", None)
-        if show is None:
-            raise GankitError("--show prints board samples; this run's samples are images (use --png)")
-        print(show(samples[: args.show]))
+        print(run.data.render_text(samples[: args.show]))
     if out is None and png is None and not args.show:
         raise GankitError("nothing to write: pass --out FILE.npz, --png FILE.png or --show K")
     return 0
@@ -295,7 +290,7 @@ def cmd_reproduce(args) -> int:
 def cmd_compare(args) -> int:
     import time
 
-    from gankit.report.compare import compare, metric_table, parse_budget
+    from gankit.compare import compare, metric_table, parse_budget
 
     budget = parse_budget(args.budget)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -411,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sphere)
 
     s = sub.add_parser("bench", help="time gankit's trainer against the textbook PyTorch loop (benchmarks/reference.py)")
-    s.add_argument("--models", help="comma-separated presets (default dcgan-mnist,wgangp-mnist,dcgan-mnist-fast)")
+    s.add_argument("--models", help="comma-separated presets (default dcgan-mnist,wgangp-mnist,cdcgan-mnist-demo)")
     s.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model, split between the two loops (default 20)")
     s.add_argument("--threads", type=int, help="torch threads for both loops (default: all cores)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override for both loops (repeatable)")

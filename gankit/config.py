@@ -201,8 +201,23 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+#: old preset names that still work, with a note: old name -> the name of what it is
+ALIASES = {"dcgan-mnist-fast": "cdcgan-mnist-demo"}
+
+
 def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def resolve_alias(name: str) -> str:
+    """The current name of a preset given by an old name (logs a one-line note)."""
+    if name in ALIASES:
+        import logging
+
+        logging.getLogger("gankit").warning(
+            f"note: preset '{name}' is now called '{ALIASES[name]}' (a conditional DCGAN); the old name still works")
+        return ALIASES[name]
+    return name
 
 
 def read_preset(name: str, _seen: tuple[str, ...] = ()) -> dict:
@@ -255,10 +270,10 @@ def _section_class(registry, section: dict, key: str, default: str, base: type) 
 
 
 def build_config(raw: dict, preset: str) -> Config:
-    """Typed ``Config`` from a raw dict; each registry-selected section uses its entry's options."""
-    from gankit.registry import DATASETS, MODELS, NETS, load_all
+    """Typed ``Config`` from a raw dict; each registry-selected section uses its entry's options.
 
-    load_all()
+    The registries must be loaded: call it through :mod:`gankit.catalogue`."""
+    from gankit.registry import DATASETS, MODELS, NETS
     raw = dict(raw)
     raw.pop("preset", None)
     known = {"model", "net", "data", "optim", "train"}
@@ -285,6 +300,7 @@ def build_config(raw: dict, preset: str) -> Config:
 
 
 def load_config(preset: str, overrides: list[str] | None = None) -> Config:
+    preset = resolve_alias(preset)
     return build_config(apply_overrides(read_preset(preset), overrides or []), preset)
 
 

@@ -57,11 +57,3 @@ DATASETS = Registry("dataset")
 NETS = Registry("net")
 MODELS = Registry("model family")
 OBJECTIVES = Registry("objective")
-
-
-def load_all() -> None:
-    """Import every module that registers something (registration is an import side effect)."""
-    import gankit.data  # noqa: F401
-    import gankit.losses  # noqa: F401
-    import gankit.models  # noqa: F401
-    import gankit.nets  # noqa: F401

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from gankit.cli import main
-from gankit.config import load_config
+from gankit.catalogue import load_config
 from gankit.data.base import Batches, Dataset
 from gankit.layers.dropout import Dropout
 from gankit.models import build_model
@@ -19,12 +19,12 @@ from gankit.models import build_model
 def test_bench_json_runs_and_prints_the_keys(capsys):
     # tiny: one thread, a narrow net (the bench's cost is a few training steps); the demo
     # preset is conditional, so this also runs the reference loop's cGAN path
-    assert main(["bench", "--models", "dcgan-mnist-fast", "--seconds", "2", "--json", "--threads", "1",
+    assert main(["bench", "--models", "cdcgan-mnist-demo", "--seconds", "2", "--json", "--threads", "1",
                  "--set", "net.width=4"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert len(lines) == 1
     row = lines[0]
-    assert row["model"] == "dcgan-mnist-fast"
+    assert row["model"] == "cdcgan-mnist-demo"
     for key in ("gankit_images_per_s", "reference_images_per_s", "ratio", "gankit_gflop_per_step",
                 "reference_gflop_per_step", "matmul_peak_gflop_per_s", "gankit_seconds_to_1000_steps"):
         assert math.isfinite(row[key]) and row[key] > 0, key

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.catalogue import load_config
 from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError
 from gankit.reproduce.binarygan import hist_shape, write_run_figures

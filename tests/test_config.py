@@ -1,13 +1,14 @@
 """Presets, overrides and typed validation of the configuration."""
 import pytest
 
-from gankit.config import apply_overrides, build_config, load_config, preset_names, read_preset
+from gankit.config import apply_overrides, preset_names, read_preset
+from gankit.catalogue import build_config, load_config
 from gankit.errors import GankitError
 
 
 def test_every_preset_loads():
     names = preset_names()
-    assert "dcgan-mnist-fast" in names and "dcgan-mnist" in names
+    assert "cdcgan-mnist-demo" in names and "dcgan-mnist-fast" not in names and "dcgan-mnist" in names
     for name in names:
         cfg = load_config(name)
         assert cfg.preset == name
@@ -61,3 +62,11 @@ def test_round_trip_through_yaml():
 def test_apply_overrides_creates_nested():
     raw = apply_overrides({}, ["a.b.c=3", "x=hello"])
     assert raw == {"a": {"b": {"c": 3}}, "x": "hello"}
+
+
+def test_old_preset_name_is_an_alias_with_a_note(caplog):
+    with caplog.at_level("WARNING", logger="gankit"):
+        cfg = load_config("dcgan-mnist-fast")
+    assert cfg.preset == "cdcgan-mnist-demo" and cfg.net.conditional
+    assert "now called 'cdcgan-mnist-demo'" in caplog.text
+    assert cfg.to_dict() == load_config("cdcgan-mnist-demo").to_dict()

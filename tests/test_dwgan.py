@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.catalogue import load_config
 from gankit.data import load_dataset
 from gankit.data.tictactoe import (board_symmetries, boards_to_onehot, canonical_boards, cells_to_boards,
                                    is_valid, max_gain, random_board_symmetry, render_boards,

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gankit.config import load_config
+from gankit.catalogue import load_config
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.layers.minibatch import MinibatchDiscrimination

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import tinynet  # noqa: F401  (registers the tiny-bn-test net)
-from gankit.config import build_config
+from gankit.catalogue import build_config
 from gankit.errors import GankitError
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.loop import train

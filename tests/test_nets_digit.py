@@ -5,7 +5,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from gankit.config import build_dataclass, load_config
+from gankit.config import build_dataclass
+from gankit.catalogue import load_config
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.models import build_model

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import tinynet
-from gankit.config import load_config
+from gankit.catalogue import load_config
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.loop import train
 

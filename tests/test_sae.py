@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gankit.cli import main
-from gankit.config import build_config, load_config
+from gankit.catalogue import build_config, load_config
 from gankit.data import Batches, load_dataset
 from gankit.losses import half_angle_bce
 from gankit.metrics.probe import few_label_split, probe_accuracy

@@ -1,13 +1,13 @@
 """A short real training run of the demo preset (a conditional DCGAN) must improve FID well
 beyond the untrained net and follow the requested labels."""
-from gankit.config import load_config
+from gankit.catalogue import load_config
 from gankit.data import load_dataset
 from gankit.models import build_model
 from gankit.training.loop import evaluate_model, train
 
 
 def test_dcgan_mnist_fast_improves_fid(tmp_path, cache_dir):
-    cfg = load_config("dcgan-mnist-fast", ["train.steps=300", "train.seconds=null", "train.eval_samples=1000",
+    cfg = load_config("cdcgan-mnist-demo", ["train.steps=300", "train.seconds=null", "train.eval_samples=1000",
                                            "train.tensorboard=false", "train.sample_every=100000"])
     data = load_dataset(cfg.data)
     untrained = evaluate_model(build_model(cfg, data), 1000, cache_dir)

@@ -39,6 +39,16 @@ class Dataset:
         u = u.permute(0, 2, 3, 1)
         return u[..., 0] if u.shape[-1] == 1 else u
 
+    def to_npz(self, samples: torch.Tensor) -> dict:
+        """What ``gankit sample --out F.npz`` writes: ``images`` uint8 [N, H, W] or [N, H, W, 3]."""
+        import numpy as np
+
+        return {"images": np.asarray(self.to_uint8(samples.cpu()).numpy())}
+
+    def render_text(self, samples: torch.Tensor) -> str:
+        """Samples as text (``gankit sample --show K``); only board datasets have one."""
+        raise GankitError("--show prints board samples; this run's samples are images (use --png)")
+
     def to_unit(self, x: torch.Tensor) -> torch.Tensor:
         """Images in ``value_range`` -> float in [0, 1] (what the metric classifier takes)."""
         lo, hi = self.value_range

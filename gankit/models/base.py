@@ -80,6 +80,10 @@ class Model(nn.Module):
     def load_extra_state(self, state: dict) -> None:
         pass
 
+    def extra_metrics(self) -> dict:
+        """Family-specific metrics merged into every evaluation (e.g. binary fraction, fixed-noise boards)."""
+        return {}
+
     # -- sampling -------------------------------------------------------
     @torch.no_grad()
     def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:

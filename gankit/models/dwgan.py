@@ -154,19 +154,3 @@ class DWGAN(Model):
 
         n = len(self.fixed_z)
         return {f"fixed{n}_{k}": v for k, v in board_metrics(self.data, self.generate_fixed().cpu()).items()}
-
-    def render_samples(self, samples: torch.Tensor):
-        """Sample grids: boards as coloured cells, binary images as pixels."""
-        return self.data.to_uint8(samples.cpu())
-
-    def to_npz(self, samples: torch.Tensor) -> dict:
-        """Arrays for ``gankit sample --out``: ``boards`` int [N, m, m] (+ ``valid``), or ``images`` uint8."""
-        if self.data.kind == "board":
-            return self.data.to_npz(samples.cpu())
-        return {"images": self.data.to_uint8(samples.cpu()).numpy()}
-
-    def render_text(self, samples: torch.Tensor) -> str:
-        """Boards side by side as in the appendix's ``print_ttt`` (``gankit sample --show K``)."""
-        if self.data.kind != "board":
-            raise GankitError("--show prints board samples; this run's samples are images (use --png)")
-        return self.data.render_text(samples.cpu())

@@ -116,7 +116,7 @@ class Context:
         ran: threads, device) and its last metrics row is the final one. An interrupted run of
         the same config is resumed from its last checkpoint.
         """
-        from gankit.config import load_config
+        from gankit.catalogue import load_config
         from gankit.training.logs import read_metrics
         from gankit.training.loop import train
 

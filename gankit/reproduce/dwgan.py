@@ -83,7 +83,7 @@ STEPS = {"paper": 2000, "short": 1000}
 
 
 def _preset_lrs(preset: str) -> tuple[float, float]:
-    from gankit.config import load_config
+    from gankit.catalogue import load_config
 
     cfg = load_config(preset)
     return cfg.optim.g.lr, cfg.optim.d.lr

@@ -88,7 +88,7 @@ def baseline_budget(cfg) -> list[str]:
 
 def baseline_dcgan(run_dir: Path, cfg, dcgan_run: Path | None = None, progress=None) -> Path:
     """The DCGAN baseline's run: ``dcgan_run`` if given, else ``RUN/baseline-dcgan`` (trained once, reused)."""
-    from gankit.config import load_config
+    from gankit.catalogue import load_config
     from gankit.training.checkpoint import Checkpoints
     from gankit.training.loop import train
 

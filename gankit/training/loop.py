@@ -97,21 +97,14 @@ def generate_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None
 
 
 def render(model: Model, samples: torch.Tensor):
-    """uint8 images for a grid: the family's own renderer, else the dataset's conversion."""
-    hook = getattr(model, "render_samples", None)
-    if hook is not None:
-        return hook(samples)
-    if model.data.kind != "image":
-        return None
-    return model.data.to_uint8(samples)
+    """uint8 images for a grid: the dataset's conversion (boards render as coloured cells)."""
+    return model.data.to_uint8(samples.cpu())
 
 
-def save_sample_grid(model: Model, path: Path, n: int) -> Path | None:
+def save_sample_grid(model: Model, path: Path, n: int) -> Path:
     from gankit.report.grid import save_grid
 
     images = render(model, generate_seeded(model, n, GRID_SEED, grid_labels(model, n)))
-    if images is None:
-        return None
     nrow = model.data.num_classes if model.conditional else None
     return save_grid(images, path, nrow=nrow)
 
@@ -123,9 +116,7 @@ def evaluate_model(model: Model, n: int, cache_dir: Path | None = None, seed: in
     labels = grid_labels(model, n)
     samples = generate_seeded(model, n, seed, labels)
     metrics = evaluate(model.data, samples, labels.cpu() if labels is not None else None, cache_dir)
-    extra = getattr(model, "extra_metrics", None)
-    if extra is not None:
-        metrics.update(extra())
+    metrics.update(model.extra_metrics())
     return metrics
 
 
@@ -295,7 +286,7 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
                 save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
 
     # what DDP's broadcast_buffers does for the others
-    sync = None if getattr(model, "ddp", True) else (lambda: world.sync_buffers(model))
+    sync = None if model.ddp else (lambda: world.sync_buffers(model))
     try:
         while step < t.steps:
             if t.seconds is not None and world.any(elapsed_before + time.monotonic() - start >= t.seconds):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from gankit.config import Config, build_config
+from gankit.config import Config
+from gankit.catalogue import build_config
 from gankit.data import Dataset, load_dataset
 from gankit.errors import GankitError
 from gankit.models import build_model

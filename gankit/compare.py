@@ -78,7 +78,7 @@ def compare(presets: list[str], budget: Budget, out: Path, *, seed: int = 0, ove
 
     A run that fails (e.g. diverges) is reported with its error; the others still run.
     """
-    from gankit.config import load_config
+    from gankit.catalogue import load_config
     from gankit.training.loop import train
 
     if not presets:
