@@ -20,8 +20,7 @@ def describe() -> list[dict]:
     """One dict per registered net (``gankit list --nets``): name, g_params, d_params,
     input_shape, doc.
 
-    A builder that carries ``input_shape`` (one example's shape; ``data_kind`` too
-    when not 'image') is built with its default options on a zero dataset of
+    A builder that carries ``input_shape`` (one image's shape) is built with its default options on a zero dataset of
     that shape to count parameters; other nets report None for the counts.
     """
     import torch
@@ -36,7 +35,7 @@ def describe() -> list[dict]:
         g_params = d_params = None
         if shape is not None:
             data = Dataset("example", torch.zeros(2, *shape), torch.zeros(2, dtype=torch.long), num_classes=10,
-                           kind=getattr(entry.obj, "data_kind", "image"))
+                           kind="image")
             cfg = build_dataclass(entry.options or NetConfig, {"name": name}, "net")
             G, D = entry.obj(cfg, data)
             g_params, d_params = count_params(G), count_params(D)

@@ -16,7 +16,6 @@ it unconditionally.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from dataclasses import dataclass
 
@@ -27,7 +26,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gankit.errors import GankitError
 
-log = logging.getLogger("gankit")
 
 
 class PeerError(GankitError):

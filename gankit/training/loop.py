@@ -6,7 +6,6 @@ loss logging, fixed-noise sample grids, metrics and checkpoints.
 """
 from __future__ import annotations
 
-import logging
 import math
 import random
 import time
@@ -27,7 +26,6 @@ from gankit.training.distributed import World, env_world_size, unwrapped, world_
 from gankit.training.logs import RunLog, truncate_logs
 from gankit.training.rundir import prepare_run_dir
 
-log = logging.getLogger("gankit")
 
 GRID_SEED = 1234  # the fixed noise of the sample grids (same for every run and resume)
 EVAL_SEED = 4321
