@@ -276,7 +276,10 @@ def cmd_reproduce(args) -> int:
     out = Path(args.out) if args.out else default_out(args.paper, args.budget)
     only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
     command = "gankit reproduce " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"gankit reproduce {args.paper}"
+    if args.report_only and args.retrain:
+        raise GankitError("--report-only and --retrain contradict each other")
     report = reproduce(args.paper, args.budget, out, seeds=args.seeds, retrain=args.retrain, only=only,
+                       report_only=args.report_only,
                        overrides=args.overrides, data_root=Path(args.data_root) if args.data_root else None,
                        progress=progress, command=command)
     for c in report.claims:
@@ -436,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--only", help="comma-separated presets to train (the others' rows say 'not run')")
     s.add_argument("--data-root", help="directory with optional dataset files (SVHN train_32x32.mat)")
     s.add_argument("--retrain", action="store_true", help="train again even where a finished run of the same config exists")
+    s.add_argument("--report-only", action="store_true",
+                   help="train nothing: report the runs in --out as they stand (unfinished ones too)")
     s.add_argument("--export", metavar="DOCS_DIR", help="also copy the report to DOCS_DIR/PAPER.md with its images")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=cmd_reproduce)

@@ -50,6 +50,11 @@ def test_digit_gans_smoke_writes_reports_and_reuses_finished_runs(tmp_path, cach
     assert err.count("reusing") == len(MNIST) and "training " not in err
     assert before == {p: p.stat().st_mtime_ns for p in out.glob("*-s0/checkpoints/*.pt")}
 
+    # --report-only trains nothing and reports what is there
+    assert main([*argv, "--report-only"]) == 0
+    err = capsys.readouterr().err
+    assert "training " not in err and err.count("reporting") == len(MNIST)
+
     # another config (here eval_samples) is not the same run: trained again
     assert main([*argv[:-1], "--only", "dcgan-mnist", "train.eval_samples=100"]) == 0
     err = capsys.readouterr().err

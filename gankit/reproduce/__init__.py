@@ -32,7 +32,7 @@ def default_out(name: str, budget: str) -> Path:
 
 
 def reproduce(name: str, budget: str = "paper", out: Path | None = None, *, seeds: int | None = None,
-              retrain: bool = False, only: list[str] | None = None, overrides: list[str] | None = None,
+              retrain: bool = False, only: list[str] | None = None, report_only: bool = False, overrides: list[str] | None = None,
               data_root: Path | None = None, progress: Callable[[str], None] | None = None,
               cache_dir: Path | None = None, command: str = "") -> Report:
     """Run (or reuse) one paper's experiments at ``budget``; write ``out/report.md`` and ``report.html``."""
@@ -51,7 +51,7 @@ def reproduce(name: str, budget: str = "paper", out: Path | None = None, *, seed
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(out, budget, seeds or 0, retrain=retrain, progress=progress or (lambda m: None),
                   cache_dir=cache_dir, extra=list(overrides or []), data_root=data_root,
-                  only=frozenset(only) if only else None)
+                  only=frozenset(only) if only else None, report_only=report_only)
     t0 = time.process_time()
     claims, notes = p.run(ctx)
     report = Report(p.name, p.title, budget, claims, notes, command=command, trained_cpu_s=ctx.trained_s)

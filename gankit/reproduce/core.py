@@ -95,6 +95,7 @@ class Context:
     extra: list[str] = field(default_factory=list)  # user overrides for every run (e.g. train.threads=1)
     data_root: Path | None = None  # where optional datasets (SVHN) live
     only: frozenset[str] | None = None  # train only these presets (None: all)
+    report_only: bool = False  # never train: report the runs that are there, finished or not
     trained_s: float = 0.0  # CPU seconds of training this invocation did itself
 
     def wants(self, preset: str) -> bool:
@@ -109,7 +110,8 @@ class Context:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def run(self, name: str, preset: str, overrides: list[str] | tuple[str, ...] = (), seed: int = 0) -> RunResult:
+    def run(self, name: str, preset: str, overrides: list[str] | tuple[str, ...] = (), seed: int = 0,
+            optional: bool = False) -> RunResult | None:
         """Train ``preset`` into ``out/<name>-s<seed>`` unless a finished run of the same config is there.
 
         A run is reused when its ``config.yaml`` equals the config asked for (ignoring where it
@@ -124,6 +126,14 @@ class Context:
         cfg = load_config(preset, over)
         run_dir = self.out / f"{name}-s{seed}"
         same = run_dir.is_dir() and _same_config(run_dir, cfg)
+        if self.report_only:
+            rows = read_metrics(run_dir / "metrics.jsonl") if same else []
+            if rows:
+                self.progress(f"reporting {run_dir} as it stands (step {rows[-1].get('step')})")
+                return RunResult(run_dir, rows, reused=True)
+            if optional:
+                return None
+            raise GankitError(f"--report-only: no run of this config with metrics at {run_dir}")
         if same and not self.retrain and is_finished(run_dir):
             self.progress(f"reusing {run_dir}")
             return RunResult(run_dir, read_metrics(run_dir / "metrics.jsonl"), reused=True)
