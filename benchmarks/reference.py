@@ -1,8 +1,12 @@
 """The textbook PyTorch GAN loop: the baseline ``gankit bench`` measures gankit against.
 
 What a user writes from the tutorials: a ``DataLoader`` over a ``TensorDataset``
-(batch 64, shuffle), Adam, one D step then one G step on a *fresh* fake batch,
-``.item()`` on both losses every step. Two objectives:
+(batch 64, shuffle), Adam, one D step then one G step, ``.item()`` on both losses every
+step. For ``ns`` the G step reuses the D step's fake batch (its graph kept), as the PyTorch
+DCGAN tutorial does (``output = netD(fake)`` after the D update); for ``wgan-gp`` it draws a
+fresh batch, as WGAN-GP's Algorithm 1 (and the guide's Algorithm 2) do. Differences from the
+tutorial: one backward for D's summed real+fake loss instead of two (the same gradients),
+gankit's networks instead of the tutorial's 64x64 DCGAN. Two objectives:
 
 * ``ns``: BCE-with-logits for D (real target ``1 - smooth_real``, a ``flip`` fraction of
   targets swapped), -log D(G(z)) for G (digit-gans 2.1.1, Algorithm 1);
@@ -61,17 +65,20 @@ def textbook_gan(G, D, x: torch.Tensor, *, z_dim: int = 100, batch_size: int = 6
                 d_loss = (F.binary_cross_entropy_with_logits(real_out, real_t)
                           + F.binary_cross_entropy_with_logits(fake_out, fake_t))
             else:
-                eps = torch.rand(n, 1, 1, 1)
+                eps = torch.rand(n, *([1] * (real.dim() - 1)))  # one per sample
                 x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
                 (grad,) = torch.autograd.grad(D(x_hat, y).sum(), x_hat, create_graph=True)
                 gp = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
                 d_loss = fake_out.mean() - real_out.mean() + gp_weight * gp
             d_loss.backward()
             opt_d.step()
-        # ---- G step on a fresh fake batch
+        # ---- G step: the tutorial's reuse of the last fake batch (ns), a fresh one (wgan-gp)
         opt_g.zero_grad()
-        y = None if labels is None else torch.randint(0, num_classes, (batch_size,))
-        out = D(G(torch.randn(batch_size, z_dim), y), y)
+        if objective == "ns":
+            out = D(fake, y)
+        else:
+            y = None if labels is None else torch.randint(0, num_classes, (batch_size,))
+            out = D(G(torch.randn(batch_size, z_dim), y), y)
         if objective == "ns":
             g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
         else:

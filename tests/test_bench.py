@@ -105,8 +105,14 @@ def test_reference_cgan_feeds_the_batch_labels_to_both_nets():
     loop = load_reference().textbook_gan(Labelled("G", 4, 6), Labelled("D", 6, 1), x, z_dim=4, batch_size=8, labels=labels, num_classes=3)
     images, d_loss, g_loss = next(loop)
     assert images == 8 and math.isfinite(d_loss) and math.isfinite(g_loss)
-    (_, y_fake), (_, y_real), (_, y_dfake), (_, y_g), (_, y_dg) = seen
+    (_, y_fake), (_, y_real), (_, y_dfake), (name, y_dg) = seen
     # D step: G and both D passes get the real batch's labels (shuffled, so compare as multisets)
     assert sorted(y_fake.tolist()) == sorted(labels.tolist()) and torch.equal(y_fake, y_real)
     assert torch.equal(y_real, y_dfake)
-    assert torch.equal(y_g, y_dg) and y_g.max() < 3  # G step: fresh labels, the same for G and D
+    # G step (ns): the tutorial's reuse of the D step's fakes: no second G forward, D sees the same labels
+    assert name == "D" and torch.equal(y_dg, y_fake)
+    seen.clear()
+    loop = load_reference().textbook_gan(Labelled("G", 4, 6), Labelled("D", 6, 1), x, z_dim=4, batch_size=8,
+                                         labels=labels, num_classes=3, objective="wgan-gp")
+    next(loop)
+    assert [n for n, _ in seen] == ["G", "D", "D", "D", "G", "D"]  # wgan-gp: D, D, GP pass, then a fresh G
