@@ -129,22 +129,22 @@ def test_experience_replay_buffer():
     x, y = batches.next()
     model.d_step(x, y)
     model.d_step(x, y)
-    assert len(model.replay_x) == 2 and model.replay_y[0].dtype == torch.int64
+    assert len(model.replay) == 2 and model.replay.y[0].dtype == torch.int64
     state = model.extra_state()
     assert state["replay_x"].shape == (2, 1, 28, 28)
     before = [p.clone() for p in model.D.parameters()]
     logs = model.d_step(x, y)  # the third fake fills the buffer: one replay D step, buffer empties
-    assert model.replay_x == [] and logs["d_replay"].item() > 0
+    assert len(model.replay) == 0 and logs["d_replay"].item() > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, model.D.parameters()))
     # the replay step scores the buffered fakes against the fake target only
-    model.replay_x, model.replay_y = list(x[:3]), list(y[:3])
+    model.replay.x, model.replay.y = list(x[:3]), list(y[:3])
     expected = F.binary_cross_entropy_with_logits(model.D(x[:3], y[:3]), torch.zeros(3))
     assert model.replay_step().item() == pytest.approx(expected.item(), rel=1e-5)
     fresh = tiny_model("cdcgan-mnist-replay", "model.replay_size=3")
     fresh.load_extra_state(state)
-    assert len(fresh.replay_x) == 2 and torch.equal(fresh.replay_x[1], state["replay_x"][1])
+    assert len(fresh.replay) == 2 and torch.equal(fresh.replay.x[1], state["replay_x"][1])
     auto = tiny_model("cdcgan-mnist-replay")
-    assert auto.replay_size == 64 // 8  # one image from every batch of an epoch (4.2)
+    assert auto.replay.size == 64 // 8  # one image from every batch of an epoch (4.2)
     with pytest.raises(GankitError, match="model.replay"):
         load_config("cwgangp-mnist", ["model.replay=true"])
 

@@ -5,7 +5,6 @@ family with different nets (``net.name``) and objectives (``model.objective``).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +13,7 @@ from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.models.base import Model, make_optimizer
+from gankit.models.tricks import ReplayBuffer, ema_copy, ema_update
 from gankit.nets import build_nets
 from gankit.registry import MODELS, OBJECTIVES
 
@@ -82,14 +82,10 @@ class GAN(Model):
             self.D.to(memory_format=torch.channels_last)
         self.conditional = bool(getattr(cfg.net, "conditional", False))
         self.objective = OBJECTIVES.get(cfg.model.objective)(cfg.model)
-        # frozen copy, so not one of networks(): never optimized, DDP-wrapped or clipped
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.ema else None
+        self.G_ema = ema_copy(self.G) if cfg.model.ema else None  # frozen: not one of networks()
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
-        m = cfg.model
-        self.replay_size = m.replay_size or max(2, len(data) // cfg.data.batch_size)
-        self.replay_x: list[torch.Tensor] = []
-        self.replay_y: list[torch.Tensor] = []
+        self.replay = ReplayBuffer(cfg.model.replay_size or max(2, len(data) // cfg.data.batch_size))
         self.last_replay_loss = torch.zeros(())
 
     def optimizers(self):
@@ -124,24 +120,15 @@ class GAN(Model):
         self.objective.after_d_step(self.D)
         logs = {"d_loss": loss.detach(), **logs}
         if self.cfg.model.replay:
-            self.remember(fake, y)
-            if len(self.replay_x) >= self.replay_size:
+            self.replay.remember(fake, y)
+            if self.replay.full:
                 self.last_replay_loss = self.replay_step()
             logs["d_replay"] = self.last_replay_loss
         return logs
 
-    def remember(self, fake, y) -> None:
-        """Experience replay (4.2): keep one randomly picked fake of this batch."""
-        i = int(torch.randint(fake.shape[0], ()))
-        self.replay_x.append(fake[i].detach())
-        if y is not None:
-            self.replay_y.append(y[i])
-
     def replay_step(self) -> torch.Tensor:
-        """One D step on the buffered past fakes (as fakes), then the buffer starts over."""
-        x = torch.stack(self.replay_x)
-        y = torch.stack(self.replay_y) if self.replay_y else None
-        self.replay_x, self.replay_y = [], []
+        """One D step on the buffered past fakes (as fakes), then the buffer starts over (4.2)."""
+        x, y = self.replay.drain()
         loss = self.objective.d_fake_loss(self.D, x, y)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -182,29 +169,13 @@ class GAN(Model):
     def on_step_end(self, step: int) -> None:
         super().on_step_end(step)
         if self.G_ema is not None:
-            self.update_ema(step)
-
-    @torch.no_grad()
-    def update_ema(self, step: int) -> None:
-        """G_ema <- d G_ema + (1 - d) G, with d warmed up as (1 + t) / (10 + t) so early
-        samples are not dominated by the random initial weights; buffers (BN statistics) copied."""
-        decay = min(self.cfg.model.ema, (1 + step) / (10 + step))
-        for avg, cur in zip(self.G_ema.parameters(), self.G.parameters()):
-            avg.lerp_(cur, 1 - decay)
-        for avg, cur in zip(self.G_ema.buffers(), self.G.buffers()):
-            avg.copy_(cur)
+            ema_update(self.G_ema, self.G, self.cfg.model.ema, step)
 
     def extra_state(self) -> dict:
-        if not self.replay_x:
-            return {}
-        state = {"replay_x": torch.stack(self.replay_x).cpu()}
-        if self.replay_y:
-            state["replay_y"] = torch.stack(self.replay_y).cpu()
-        return state
+        return self.replay.state_dict()
 
     def load_extra_state(self, state: dict) -> None:
-        self.replay_x = list(state["replay_x"].to(self.device)) if "replay_x" in state else []
-        self.replay_y = list(state["replay_y"].to(self.device)) if "replay_y" in state else []
+        self.replay.load_state_dict(state, self.device)
 
     @torch.no_grad()
     def generate(self, n, labels=None):

@@ -1,0 +1,71 @@
+"""Training tricks a model holds as small components, usable by any family.
+
+- :class:`ReplayBuffer`: experience replay (practical-gan-guide.txt 4.2).
+- :func:`ema_copy` / :func:`ema_update`: an exponential moving average of a network's weights
+  (Yazici et al. 2019; StudioGAN's ``G_ema``), the copy that samples and metrics come from.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+class ReplayBuffer:
+    """Past fakes, one random image per D batch; ``full`` once ``size`` are held (guide 4.2)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.x: list[torch.Tensor] = []
+        self.y: list[torch.Tensor] = []
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def remember(self, fake: torch.Tensor, y: torch.Tensor | None) -> None:
+        """Keep one randomly picked fake of this batch (and its label)."""
+        i = int(torch.randint(fake.shape[0], ()))
+        self.x.append(fake[i].detach())
+        if y is not None:
+            self.y.append(y[i])
+
+    @property
+    def full(self) -> bool:
+        return len(self.x) >= self.size
+
+    def drain(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The buffered fakes (and labels) as batches; the buffer starts over."""
+        x = torch.stack(self.x)
+        y = torch.stack(self.y) if self.y else None
+        self.x, self.y = [], []
+        return x, y
+
+    def state_dict(self) -> dict:
+        """For checkpoints: ``replay_x`` (and ``replay_y``) on the CPU; {} when empty."""
+        if not self.x:
+            return {}
+        state = {"replay_x": torch.stack(self.x).cpu()}
+        if self.y:
+            state["replay_y"] = torch.stack(self.y).cpu()
+        return state
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.x = list(state["replay_x"].to(device)) if "replay_x" in state else []
+        self.y = list(state["replay_y"].to(device)) if "replay_y" in state else []
+
+
+def ema_copy(net: nn.Module) -> nn.Module:
+    """A frozen copy of ``net`` to hold the average: never optimized, DDP-wrapped or clipped."""
+    return copy.deepcopy(net).requires_grad_(False)
+
+
+@torch.no_grad()
+def ema_update(avg: nn.Module, cur: nn.Module, decay: float, step: int) -> None:
+    """avg <- d avg + (1 - d) cur, with d warmed up as (1 + t) / (10 + t) so early samples are
+    not dominated by the random initial weights; buffers (BN statistics) are copied."""
+    d = min(decay, (1 + step) / (10 + step))
+    for a, c in zip(avg.parameters(), cur.parameters()):
+        a.lerp_(c, 1 - d)
+    for a, c in zip(avg.buffers(), cur.buffers()):
+        a.copy_(c)
