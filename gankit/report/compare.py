@@ -4,7 +4,8 @@ comparison of tricks against the conditional DCGAN baseline; this makes it one c
 
 ``report.html`` (self-contained: images embedded) and ``report.md`` hold the final sample
 grids side by side, the loss curves of every run on shared axes (``losses.png``) and one
-metric table: IS, FID, classes covered, label agreement, images/s.
+metric table: IS, FID, KID, precision, recall, density, coverage, classes covered,
+label agreement, images/s.
 """
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ COLUMNS = [  # (metric key, table header, format)
     ("step", "steps", "{:d}"),
     ("is", "IS", "{:.2f}"),
     ("fid", "FID", "{:.1f}"),
+    ("kid", "KID", "{:.3g}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("density", "density", "{:.3f}"),
+    ("coverage", "coverage", "{:.3f}"),
     ("classes_covered", "classes covered", "{:d}"),
     ("label_agreement", "label agreement", "{:.3f}"),
     ("images_per_s", "images/s", "{:.0f}"),
