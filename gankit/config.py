@@ -95,7 +95,7 @@ class TrainConfig:
     eval_samples: int = 2000
     ckpt_every: int = 1000
     keep_checkpoints: int = 3
-    grid_size: int = 64
+    grid_size: int = 64  # sample grid: the largest square <= this (conditional: classes x classes)
     tensorboard: bool = True
 
 
