@@ -9,6 +9,7 @@ preset and change a few keys.
 from __future__ import annotations
 
 import copy
+import re
 import dataclasses
 import types
 import typing
@@ -203,6 +204,24 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def preset_description(name: str, width: int = 100) -> str:
+    """A preset's one-line description: the first sentence of the comment block that opens its
+    YAML file (cut to ``width`` characters), or "" when it has none."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise GankitError(f"unknown preset '{name}' (see `gankit list`)")
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    text = " ".join(x for x in lines if x)
+    # the first sentence ends at a full stop and a space (not at 3.3.1 or e.g.)
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s|$)", text)
+    text = text[:end.start() + 1] if end else text
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def read_preset(name: str, _seen: tuple[str, ...] = ()) -> dict:
