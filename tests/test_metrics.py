@@ -266,3 +266,16 @@ def test_knn_metrics_reject_too_few_points():
         scores.precision_recall(np.zeros((3, 2)), np.zeros((8, 2)), k=3)
     with pytest.raises(GankitError, match="features"):
         scores.density_coverage(np.full((8, 2), np.nan), np.zeros((8, 2)))
+
+
+def test_default_cache_dir_is_the_users_cache_unless_gankit_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("GANKIT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "gankit"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "gankit"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # the XDG spec: relative paths are ignored
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "gankit"
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "mine"))
+    assert default_cache_dir() == tmp_path / "mine"

@@ -8,7 +8,7 @@ import torch
 
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
-from gankit.metrics.classifier import get_classifier
+from gankit.metrics.classifier import default_cache_dir, get_classifier
 from gankit.metrics.scores import (
     class_histogram,
     classes_covered,
@@ -48,7 +48,7 @@ def set_metrics(real_feats, fake_feats) -> dict:
     return out
 
 
-def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_dir: Path | str = Path("runs/.cache"),
+def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_dir: Path | str | None = None,
                   device: str | torch.device = "cpu") -> dict:
     """Scores of ``samples`` ([N, C, H, W] in ``dataset.value_range``) as a JSON-serialisable dict.
 
@@ -67,7 +67,7 @@ def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_di
         )
     if not torch.isfinite(samples).all():
         raise GankitError("samples contain NaN or inf values (did the generator diverge?)")
-    clf = get_classifier(dataset, cache_dir, device=device)
+    clf = get_classifier(dataset, default_cache_dir() if cache_dir is None else cache_dir, device=device)
     probs, feats = clf.run(dataset.to_unit(samples.detach()))
     mu, sigma = feature_stats(feats)
     _, real_feats = clf.run(dataset.to_unit(dataset.x[reference_indices(dataset, len(feats))].detach()))
