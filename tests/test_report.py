@@ -68,3 +68,17 @@ def test_plot_metric_curves_writes_png_and_rejects_bad_lines(tmp_path):
     jsonl.write_text('{"step": 1}\nnot json\n')
     with pytest.raises(GankitError, match=":2"):
         plot_metric_curves(jsonl, tmp_path / "m.png", ["is"])
+
+
+def test_loss_png_puts_d_outputs_on_their_own_axis(tmp_path):
+    from gankit.report.curves import OUTPUT_AXIS, loss_panels
+
+    assert loss_panels(["d_loss", "d_real", "d_fake", "g_loss"]) == [
+        ("loss", ["d_loss", "g_loss"]), (OUTPUT_AXIS, ["d_real", "d_fake"])]
+    assert loss_panels(["d_loss", "g_loss"]) == [("loss", ["d_loss", "g_loss"])]
+    assert "output" in OUTPUT_AXIS and "loss" not in OUTPUT_AXIS
+    csv_path = tmp_path / "losses.csv"
+    csv_path.write_text("step,d_fake,d_loss,d_real,g_loss\n" + "".join(
+        f"{s},{-s / 50:.3f},{1 / (s + 1):.4f},{s / 50:.3f},0.7\n" for s in range(0, 100, 5)))
+    with Image.open(plot_losses(csv_path, tmp_path / "loss.png")) as im:
+        assert im.size == (800, 650)  # two panels

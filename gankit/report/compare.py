@@ -145,7 +145,7 @@ def metric_table(entries: list[Entry]) -> tuple[list[str], list[list[str]]]:
 
 def plot_shared_losses(entries: list[Entry], png: Path) -> Path | None:
     """One panel per loss name, every run's (smoothed) curve in it; shared step and loss axes."""
-    from gankit.report.curves import plt, read_losses, save_figure, smooth
+    from gankit.report.curves import OUTPUT_AXIS, OUTPUT_LABELS, plt, read_losses, save_figure, smooth
 
     curves = {}
     for e in entries:
@@ -164,7 +164,7 @@ def plot_shared_losses(entries: list[Entry], png: Path) -> Path | None:
         for i, (preset, (steps, cols)) in enumerate(curves.items()):
             if name in cols and np.isfinite(cols[name]).any():
                 ax.plot(steps, smooth(cols[name]), color=f"C{i % 10}", linewidth=1.5, label=preset)
-        ax.set_ylabel(name)
+        ax.set_ylabel(f"{name}\n{OUTPUT_AXIS}" if name in OUTPUT_LABELS else name)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(loc="best", fontsize=8)
     axes[-1, 0].set_xlabel("generator step")
