@@ -82,3 +82,11 @@ def test_loss_png_puts_d_outputs_on_their_own_axis(tmp_path):
         f"{s},{-s / 50:.3f},{1 / (s + 1):.4f},{s / 50:.3f},0.7\n" for s in range(0, 100, 5)))
     with Image.open(plot_losses(csv_path, tmp_path / "loss.png")) as im:
         assert im.size == (800, 650)  # two panels
+
+
+def test_compare_config_diffs_name_each_changed_setting():
+    from gankit.config import load_config
+    from gankit.report.compare import config_diffs
+
+    a, b = (load_config(p, ["train.seed=1"]).to_dict() for p in ("cdcgan-mnist", "cdcgan-mnist-vbn"))
+    assert config_diffs([a, b, a]) == [[], ["net.vbn: False -> True"], []]
