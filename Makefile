@@ -2,6 +2,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH ?= 2.13.0
 
 .PHONY: install demo test bench clean
 
@@ -11,6 +12,8 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
+	# the torch this machine is tested with; pyproject itself accepts any torch >= 2.2
+	$(BIN)/pip install -q torch==$(TORCH)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 

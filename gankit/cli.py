@@ -52,8 +52,8 @@ def _parse_labels(args, model, n: int):
 
 # ------------------------------------------------------------------ commands
 def cmd_list(args) -> int:
-    from gankit.config import preset_names, read_preset
     from gankit.catalogue import load_all
+    from gankit.config import preset_description, preset_names, read_preset
     from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
 
     load_all()
@@ -63,6 +63,7 @@ def cmd_list(args) -> int:
         for name in preset_names():
             raw = read_preset(name)
             print(f"  {name:28s} {raw.get('model', {}).get('family', 'gan'):10s} net={raw.get('net', {}).get('name', '?')} data={raw.get('data', {}).get('name', 'mnist')}")
+            print(f"  {'':28s} {preset_description(name, width=90)}")
     if show_all or args.nets:
         from gankit.nets import describe
 
@@ -339,12 +340,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gankit import __version__
+
     p = _Parser(prog="gankit", description="Train, sample, evaluate and compare GANs.")
+    p.add_argument("--version", action="version", version=f"gankit {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("list", help="presets, nets, datasets, objectives, model families")
     for flag in ("presets", "nets", "datasets", "objectives", "families"):
-        s.add_argument(f"--{flag}", action="store_true")
+        s.add_argument(f"--{flag}", action="store_true", help=f"list only the {flag} (combinable; default: everything)")
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("train", help="train a preset: gankit train PRESET [key=value ...]")
@@ -357,55 +361,55 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
-    s.add_argument("run")
+    s.add_argument("run", help="run directory (from gankit train)")
     s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", help="write an .npz (images uint8, labels for conditional runs); a .png name writes the grid, as --png")
     s.add_argument("--png", help="write a sample grid PNG")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="noise seed (default 0: the same samples every time)")
     s.add_argument("--label", type=int, help="conditional runs: one class for every sample")
     s.add_argument("--labels", help="conditional runs: comma-separated classes, repeated to --n")
     s.add_argument("--show", type=int, default=0, metavar="K", help="print K samples as text (board runs)")
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace existing output files")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("eval", help="print one JSON line of metrics for a run")
-    s.add_argument("run")
+    s.add_argument("run", help="run directory (from gankit train)")
     s.add_argument("--n", type=int, default=0, help="number of samples (default train.eval_samples)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("encode", help="symbolic autoencoder: symbols of the whole training set to .npz")
-    s.add_argument("run")
+    s.add_argument("run", help="symbolic autoencoder run directory")
     s.add_argument("--out", required=True, help="output .npz (symbols float32 [N, m], labels int64 [N])")
     s.add_argument("--unit", type=int, default=1, choices=(0, 1), help="encoder unit (default 1, the generalizing one)")
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.set_defaults(func=cmd_encode)
 
     s = sub.add_parser("probe", help="symbolic autoencoder: few-label probe vs raw pixels and DCGAN features")
-    s.add_argument("run")
-    s.add_argument("--labels-per-class", type=int, default=10)
+    s.add_argument("run", help="symbolic autoencoder run directory")
+    s.add_argument("--labels-per-class", type=int, default=10, help="labelled training examples per class (default 10)")
     s.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn")
-    s.add_argument("--classifier", default="logreg", choices=("logreg", "knn"))
+    s.add_argument("--classifier", default="logreg", choices=("logreg", "knn"), help="probe classifier (default logreg)")
     s.add_argument("--unit", type=int, default=1, choices=(0, 1), help="encoder unit (default 1, the generalizing one)")
     s.add_argument("--dcgan", metavar="RUN", help="use this trained gan run as the DCGAN baseline (default: train RUN/baseline-dcgan once)")
     s.add_argument("--no-dcgan", action="store_true", help="skip the DCGAN baseline")
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress messages")
     s.set_defaults(func=cmd_probe)
 
     s = sub.add_parser("reconstruct", help="symbolic autoencoder: reconstruction grid and class agreement")
-    s.add_argument("run")
+    s.add_argument("run", help="symbolic autoencoder run directory")
     s.add_argument("--png", help="grid: rows of real images, G(D_0(x)), G(D_1(x))")
-    s.add_argument("--cols", type=int, default=10)
-    s.add_argument("--blocks", type=int, default=3)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--cols", type=int, default=10, help="images per row (default 10)")
+    s.add_argument("--blocks", type=int, default=3, help="blocks of three rows (default 3)")
+    s.add_argument("--seed", type=int, default=0, help="which training images are shown")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     s.set_defaults(func=cmd_reconstruct)
 
     s = sub.add_parser("sphere", help="symbolic autoencoder (m=3): figure 6, symbols on S^2 by digit")
-    s.add_argument("run")
-    s.add_argument("--png", required=True)
+    s.add_argument("run", help="symbolic autoencoder run directory (m = 3)")
+    s.add_argument("--png", required=True, help="output figure")
     s.add_argument("--n", type=int, default=2000, help="number of training images to plot")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--seed", type=int, default=0, help="which training images are plotted")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     s.set_defaults(func=cmd_sphere)
 
     s = sub.add_parser("bench", help="time gankit's trainer against the textbook PyTorch loop (benchmarks/reference.py)")
@@ -415,17 +419,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override for both loops (repeatable)")
     s.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes (two short subprocesses per model)")
     s.add_argument("--json", action="store_true", help="one JSON line per model instead of the table")
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress messages")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("compare", help="train presets for the same budget and seed; side-by-side report")
     s.add_argument("presets", nargs="+", help="preset names (or YAML files)")
     s.add_argument("--budget", default="300s", help="per preset: 300s, 5m, 1h or 2000steps (default 300s)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="train.seed of every run (default 0)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override for every preset (repeatable)")
     s.add_argument("--out", help="report directory (default runs/compare-<timestamp>)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress messages")
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("reproduce", help="train what a paper's figures and claims need; report with verdicts")

@@ -4,7 +4,8 @@ comparison of tricks against the conditional DCGAN baseline; this makes it one c
 
 ``report.html`` (self-contained: images embedded) and ``report.md`` hold the final sample
 grids side by side, the loss curves of every run on shared axes (``losses.png``) and one
-metric table: IS, FID, classes covered, label agreement, images/s.
+metric table: IS, FID, KID, precision, recall, density, coverage, classes covered,
+label agreement, images/s.
 """
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ COLUMNS = [  # (metric key, table header, format)
     ("step", "steps", "{:d}"),
     ("is", "IS", "{:.2f}"),
     ("fid", "FID", "{:.1f}"),
+    ("kid", "KID", "{:.3g}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("density", "density", "{:.3f}"),
+    ("coverage", "coverage", "{:.3f}"),
     ("classes_covered", "classes covered", "{:d}"),
     ("label_agreement", "label agreement", "{:.3f}"),
     ("images_per_s", "images/s", "{:.0f}"),
@@ -69,6 +75,7 @@ class Entry:
     metrics: dict = field(default_factory=dict)
     error: str | None = None
     grid: Path | None = None
+    diff: list[str] = field(default_factory=list)  # config settings that differ from the first run
 
 
 def compare(presets: list[str], budget: Budget, out: Path, *, seed: int = 0, overrides: list[str] | None = None,
@@ -93,6 +100,8 @@ def compare(presets: list[str], budget: Budget, out: Path, *, seed: int = 0, ove
     common = [*budget.overrides(), f"train.seed={seed}", *(overrides or [])]
     cfgs = [load_config(p, common) for p in presets]  # every config checked before any training
     out.mkdir(parents=True, exist_ok=True)
+    warm_classifiers(cfgs, cache_dir)
+    diffs = config_diffs([c.to_dict() for c in cfgs])
     entries = []
     for i, (preset, cfg) in enumerate(zip(presets, cfgs)):
         if on_start is not None:
@@ -108,8 +117,56 @@ def compare(presets: list[str], budget: Budget, out: Path, *, seed: int = 0, ove
         grids = sorted((entry.run_dir / "samples").glob("step_*.png"))
         entry.grid = grids[-1] if grids else None
         entries.append(entry)
+    for entry, diff in zip(entries, diffs):
+        entry.diff = diff
     write_report(entries, out, budget, seed, common)
     return entries
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_diffs(dicts: list[dict]) -> list[list[str]]:
+    """For every config (as ``Config.to_dict()``) the settings that differ from the first one,
+    as ``key: first -> this`` strings (``preset`` ignored); the first gets an empty list."""
+    if not dicts:
+        return []
+    base = _flatten(dicts[0])
+    out = []
+    for d in dicts:
+        flat = _flatten(d)
+        out.append([f"{k}: {base.get(k, '–')} -> {flat.get(k, '–')}" for k in sorted(set(base) | set(flat))
+                    if k != "preset" and base.get(k) != flat.get(k)])
+    return out
+
+
+def warm_classifiers(cfgs, cache_dir: Path | None) -> float:
+    """Load or train the metric classifier of every image dataset before the first run, so its
+    training time is in no row's CPU s or images/s. Returns the CPU seconds it took."""
+    from gankit.data import load_dataset
+    from gankit.metrics.classifier import default_cache_dir, get_classifier
+
+    cpu0 = time.process_time()
+    seen = set()
+    for cfg in cfgs:
+        key = repr(cfg.data)
+        if key in seen:
+            continue
+        seen.add(key)
+        data = load_dataset(cfg.data)
+        if data.kind == "image" and data.y is not None:
+            try:
+                get_classifier(data, default_cache_dir() if cache_dir is None else cache_dir)
+            except GankitError:
+                pass  # the runs report it
+    return time.process_time() - cpu0
 
 
 def _slug(preset: str) -> str:
@@ -139,7 +196,7 @@ def metric_table(entries: list[Entry]) -> tuple[list[str], list[list[str]]]:
 
 def plot_shared_losses(entries: list[Entry], png: Path) -> Path | None:
     """One panel per loss name, every run's (smoothed) curve in it; shared step and loss axes."""
-    from gankit.report.curves import plt, read_losses, save_figure, smooth
+    from gankit.report.curves import OUTPUT_AXIS, OUTPUT_LABELS, plt, read_losses, save_figure, smooth
 
     curves = {}
     for e in entries:
@@ -158,7 +215,7 @@ def plot_shared_losses(entries: list[Entry], png: Path) -> Path | None:
         for i, (preset, (steps, cols)) in enumerate(curves.items()):
             if name in cols and np.isfinite(cols[name]).any():
                 ax.plot(steps, smooth(cols[name]), color=f"C{i % 10}", linewidth=1.5, label=preset)
-        ax.set_ylabel(name)
+        ax.set_ylabel(f"{name}\n{OUTPUT_AXIS}" if name in OUTPUT_LABELS else name)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(loc="best", fontsize=8)
     axes[-1, 0].set_xlabel("generator step")
@@ -177,6 +234,8 @@ def write_report(entries: list[Entry], out: Path, budget: Budget, seed: int, ove
     md = [f"# {title}", "", f"Overrides for every run: `{' '.join(overrides)}`", "", "## Metrics", "",
           "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(r) + " |" for r in rows]
+    md += ["", f"## Config differences from {entries[0].preset if entries else '-'}", ""]
+    md += [f"- **{e.preset}**: " + ("; ".join(f"`{d}`" for d in e.diff) if e.diff else "(none)") for e in entries[1:]]
     md += ["", "## Samples (last grid of each run)", ""]
     md += ["| " + " | ".join(e.preset for e in entries) + " |", "|" + "---|" * len(entries),
            "| " + " | ".join(f"![{e.preset}]({e.grid.relative_to(out).as_posix()})" if e.grid else "–"
@@ -193,6 +252,8 @@ def write_report(entries: list[Entry], out: Path, budget: Budget, seed: int, ove
         f'<figure><img src="{_data_uri(e.grid)}" alt="{esc(e.preset)}"><figcaption>{esc(e.preset)}</figcaption></figure>'
         if e.grid else f"<figure><figcaption>{esc(e.preset)}: no samples</figcaption></figure>"
         for e in entries)
+    diff_html = "".join(f"<li><b>{esc(e.preset)}</b>: " + ("; ".join(f"<code>{esc(d)}</code>" for d in e.diff)
+                        if e.diff else "(none)") + "</li>" for e in entries[1:])
     curve_html = f'<h2>Losses (shared axes)</h2><img src="{_data_uri(curves)}" alt="losses">' if curves else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{esc(title)}</title><style>
 body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
@@ -201,6 +262,7 @@ td,th{{border:1px solid #bbb;padding:.3em .6em;text-align:right}} td:first-child
 figure img{{width:280px;image-rendering:pixelated}}</style></head><body>
 <h1>{esc(title)}</h1><p>Overrides for every run: <code>{esc(' '.join(overrides))}</code></p>
 <h2>Metrics</h2><table><tr>{cells}</tr>{body}</table>
+<h2>Config differences from {esc(entries[0].preset if entries else '-')}</h2><ul>{diff_html}</ul>
 <h2>Samples (last grid of each run)</h2><div class="grids">{figs}</div>
 {curve_html}</body></html>
 """

@@ -9,6 +9,7 @@ preset and change a few keys.
 from __future__ import annotations
 
 import copy
+import re
 import dataclasses
 import types
 import typing
@@ -95,7 +96,7 @@ class TrainConfig:
     eval_samples: int = 2000
     ckpt_every: int = 1000
     keep_checkpoints: int = 3
-    grid_size: int = 64
+    grid_size: int = 64  # sample grid: the largest square <= this (conditional: classes x classes)
     tensorboard: bool = True
 
 
@@ -218,6 +219,24 @@ def resolve_alias(name: str) -> str:
             f"note: preset '{name}' is now called '{ALIASES[name]}' (a conditional DCGAN); the old name still works")
         return ALIASES[name]
     return name
+
+
+def preset_description(name: str, width: int = 100) -> str:
+    """A preset's one-line description: the first sentence of the comment block that opens its
+    YAML file (cut to ``width`` characters), or "" when it has none."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise GankitError(f"unknown preset '{name}' (see `gankit list`)")
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    text = " ".join(x for x in lines if x)
+    # the first sentence ends at a full stop and a space (not at 3.3.1 or e.g.)
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s|$)", text)
+    text = text[:end.start() + 1] if end else text
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def read_preset(name: str, _seen: tuple[str, ...] = ()) -> dict:

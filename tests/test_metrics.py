@@ -163,6 +163,9 @@ def test_real_digits_score_far_better_than_noise(mnist, mnist_classifier, cache_
     assert real["is"] > 2 * noise["is"]
     assert real["classes_covered"] == 10 and noise["classes_covered"] < 10
     assert real["label_agreement"] > 0.95 and "label_agreement" not in noise
+    assert real["kid"] * 10 < noise["kid"]
+    for key in ("precision", "recall", "density", "coverage"):
+        assert real[key] > 0.5 > noise[key] >= 0, key
     assert f"{mnist_classifier.accuracy:.3f}" in real["backbone"]
 
 
@@ -171,6 +174,8 @@ def test_evaluate_dispatches_and_checks_input(mnist, mnist_classifier, cache_dir
     assert default_cache_dir() == cache_dir
     out = evaluate(mnist, mnist.x[:50])
     assert out["n"] == 50 and "fid" in out
+    few = evaluate(mnist, mnist.x[:3])  # KID needs 2 samples; k-NN radii need more than k
+    assert few["kid"] is not None and few["precision"] is None and few["density"] is None
     with pytest.raises(GankitError, match="samples must be"):
         evaluate(mnist, torch.zeros(4, 3, 28, 28))
     with pytest.raises(GankitError, match="NaN"):
@@ -178,3 +183,99 @@ def test_evaluate_dispatches_and_checks_input(mnist, mnist_classifier, cache_dir
     odd = Dataset("odd", mnist.x[:10], mnist.y[:10], num_classes=10, kind="sound")
     with pytest.raises(GankitError, match="kind"):
         evaluate(odd, mnist.x[:10])
+
+
+# ---------------------------------------------------------------- KID, precision/recall, density/coverage
+def test_kid_by_hand_on_two_points_each():
+    # 2-D, k(a, b) = (a.b / 2 + 1)^3; one subset of all m = 2 points, so std is 0
+    real, fake = np.array([[0.0, 0.0], [2.0, 0.0]]), np.array([[2.0, 2.0], [0.0, 2.0]])
+    within_real = 2 * (0 / 2 + 1) ** 3 / (2 * 1)             # the one pair, both orders: 1
+    within_fake = 2 * (4 / 2 + 1) ** 3 / (2 * 1)             # (2,2).(0,2) = 4: 27
+    across = 2 * (1 + 1 + (4 / 2 + 1) ** 3 + (0 / 2 + 1) ** 3) / (2 * 2)  # 2 * 30 / 4 = 15
+    kid, std = scores.kernel_inception_distance(torch.tensor(real), fake, subsets=3, subset_size=5)
+    assert kid == pytest.approx(within_real + within_fake - across) and kid == pytest.approx(13.0)
+    assert std == pytest.approx(0.0)
+
+
+def kid_reference(real, fake, subsets, size, seed):
+    """Straightforward unbiased MMD^2 with the cubic kernel, subset by subset (Binkowski et al. 2018)."""
+    d = real.shape[1]
+    values = []
+    for ir, jf in zip(scores.kid_subsets(len(real), size, subsets, seed),
+                      scores.kid_subsets(len(fake), size, subsets, seed + 1)):
+        x, y = real[ir], fake[jf]
+        kxx, kyy, kxy = [(a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y))]
+        values.append((kxx.sum() - np.trace(kxx)) / (size * (size - 1))
+                      + (kyy.sum() - np.trace(kyy)) / (size * (size - 1)) - 2 * kxy.mean())
+    return np.mean(values), np.std(values)
+
+
+def test_kid_matches_an_independent_implementation_and_orders_distributions():
+    rng = np.random.default_rng(0)
+    real = np.maximum(rng.normal(size=(300, 16)), 0)  # ReLU-like features, as the classifier's
+    near = np.maximum(rng.normal(size=(250, 16)), 0)
+    far = np.maximum(rng.normal(0.5, 1.0, size=(250, 16)), 0)
+    kid, std = scores.kernel_inception_distance(real, far, subsets=20, subset_size=100, seed=3)
+    ref_kid, ref_std = kid_reference(real, far, 20, 100, 3)
+    assert kid == pytest.approx(ref_kid, rel=1e-9) and std == pytest.approx(ref_std, rel=1e-9)
+    same = scores.kernel_inception_distance(real, near, subsets=20, subset_size=100)[0]
+    assert same == pytest.approx(kid_reference(real, near, 20, 100, 0)[0], rel=1e-9)
+    assert abs(same) < 0.1 * kid  # same distribution: unbiased estimate near 0
+
+
+def test_kid_rejects_too_few_or_mismatched_features():
+    with pytest.raises(GankitError, match="KID"):
+        scores.kernel_inception_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+    with pytest.raises(GankitError, match="width"):
+        scores.kernel_inception_distance(np.zeros((4, 3)), np.zeros((4, 2)))
+
+
+def test_precision_recall_density_coverage_by_hand_on_a_line():
+    # points on the x axis of a 2-D feature space; k = 1
+    real = np.array([[-5.0, 0], [0, 0], [1, 0], [3, 0]])
+    fake = np.array([[0.5, 0], [2.5, 0], [6, 0], [20, 0]])
+    np.testing.assert_allclose(scores.knn_radii(real, 1), [5, 1, 1, 2])
+    np.testing.assert_allclose(scores.knn_radii(fake, 1), [2, 2, 3.5, 14])
+    # real balls [-10, 0], [-1, 1], [0, 2], [1, 5]: 0.5 and 2.5 are inside, 6 and 20 are not
+    # generated balls [-1.5, 2.5], [0.5, 4.5], [2.5, 9.5], [6, 34]: all real points but -5 are inside
+    assert scores.precision_recall(real, fake, k=1) == pytest.approx((2 / 4, 3 / 4))
+    # 0.5 lies in 2 real balls, 2.5 in 1: density 3 / (k * 4); the balls of 0, 1 and 3 hold a sample
+    assert scores.density_coverage(real, torch.tensor(fake), k=1) == pytest.approx((3 / 4, 3 / 4))
+
+
+def test_precision_density_coverage_by_hand_on_a_square():
+    real = np.array([[0.0, 0], [2, 0], [0, 2], [2, 2]])  # k = 1 and k = 2: every radius is 2
+    fake = np.array([[1.0, 1], [3, 3], [4, 0], [1, -3]])
+    np.testing.assert_allclose(scores.knn_radii(real, 2), [2, 2, 2, 2])
+    np.testing.assert_allclose(scores.knn_radii(real, 3), [8 ** 0.5] * 4)  # the far corner
+    # (1,1) is sqrt 2 from every corner (4 balls); (3,3) is in (2,2)'s ball only; (4,0) lies on
+    # the boundary of (2,0)'s ball (inside); (1,-3) is sqrt 10 > 2 from (0,0) and (2,0)
+    precision, recall = scores.precision_recall(real, fake, k=2)
+    assert precision == pytest.approx(3 / 4)
+    # generated 2-NN radius of (1,1) is sqrt 10 [to (4,0)] and every corner is sqrt 2 from it
+    assert recall == pytest.approx(1.0)
+    density, coverage = scores.density_coverage(real, fake, k=2)
+    assert density == pytest.approx((4 + 1 + 1 + 0) / (2 * 4))
+    assert coverage == pytest.approx(1.0)
+    # a copy of the real set: every point is the centre of a ball of its own
+    assert scores.precision_recall(real, real, k=1) == pytest.approx((1.0, 1.0))
+
+
+def test_knn_metrics_reject_too_few_points():
+    with pytest.raises(GankitError, match="k-NN"):
+        scores.precision_recall(np.zeros((3, 2)), np.zeros((8, 2)), k=3)
+    with pytest.raises(GankitError, match="features"):
+        scores.density_coverage(np.full((8, 2), np.nan), np.zeros((8, 2)))
+
+
+def test_default_cache_dir_is_the_users_cache_unless_gankit_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("GANKIT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "gankit"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "gankit"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # the XDG spec: relative paths are ignored
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "gankit"
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "mine"))
+    assert default_cache_dir() == tmp_path / "mine"

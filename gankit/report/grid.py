@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +45,39 @@ def grid_array(images, nrow: int | None = None, pad: int = 2, pad_value: int = 1
     return out
 
 
-def save_grid(images, path: str | Path, nrow: int | None = None, pad: int = 2, pad_value: int = 128) -> Path:
-    """Write :func:`grid_array` of ``images`` as a PNG at ``path``; returns the path."""
+MIN_SIDE = 512  # pixels: small grids (28x28 digits, 3x3 boards) are enlarged to about this
+
+
+def square_grid(n: int, columns: int | None = None) -> tuple[int, int]:
+    """(images, columns) of a full square grid: ``columns`` x ``columns`` when given (conditional
+    runs: one column per class), else the largest square of at most ``n`` (at least 1x1)."""
+    side = columns if columns else max(1, math.isqrt(max(n, 1)))
+    return side * side, side
+
+
+def upscale(arr: np.ndarray, min_side: int = MIN_SIDE) -> np.ndarray:
+    """Enlarge by the smallest whole factor that makes the longer side >= ``min_side`` (nearest
+    neighbour: every pixel becomes a block, so nothing is blurred); larger arrays are returned as is."""
+    factor = max(1, math.ceil(min_side / max(arr.shape[0], arr.shape[1], 1)))
+    return arr if factor == 1 else arr.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def write_png(arr: np.ndarray, path: str | Path) -> Path:
+    """Write a uint8 [H, W] or [H, W, 3] array as a PNG at ``path`` (atomically); returns the path."""
     path = Path(path)
-    arr = grid_array(images, nrow=nrow, pad=pad, pad_value=pad_value)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(arr).save(path, format="PNG")
+        Image.fromarray(arr).save(tmp, format="PNG")
+        os.replace(tmp, path)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise GankitError(f"cannot write image grid {path}: {exc}") from None
     return path
+
+
+def save_grid(images, path: str | Path, nrow: int | None = None, pad: int = 2, pad_value: int = 128,
+              min_side: int = MIN_SIDE) -> Path:
+    """Write :func:`grid_array` of ``images``, enlarged by :func:`upscale` to ``min_side``
+    (0: as is), as a PNG at ``path``; returns the path."""
+    return write_png(upscale(grid_array(images, nrow=nrow, pad=pad, pad_value=pad_value), min_side), path)

@@ -1,4 +1,5 @@
-"""What a run writes as it trains: ``losses.csv``, ``metrics.jsonl`` and TensorBoard events."""
+"""What a run writes as it trains: ``losses.csv``, ``metrics.jsonl`` and TensorBoard events
+(scalars of both, and the fixed-noise sample grids as images)."""
 from __future__ import annotations
 
 import csv
@@ -46,6 +47,11 @@ class RunLog:
             for key, value in values.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                     self.tb.add_scalar(f"metrics/{key}", value, step)
+
+    def image(self, tag: str, arr, step: int) -> None:
+        """A uint8 picture [H, W] or [H, W, 3] (the fixed-noise sample grid) as a TensorBoard image."""
+        if self.tb is not None:
+            self.tb.add_image(tag, arr, step, dataformats="HW" if arr.ndim == 2 else "HWC")
 
     def close(self) -> None:
         if self.tb is not None:

@@ -99,12 +99,17 @@ def render(model: Model, samples: torch.Tensor):
     return model.data.to_uint8(samples.cpu())
 
 
-def save_sample_grid(model: Model, path: Path, n: int) -> Path:
-    from gankit.report.grid import save_grid
+def save_sample_grid(model: Model, path: Path, n: int):
+    """The fixed-noise grid as a PNG at ``path``: a full square (one column per class for
+    conditional models) of at most ``n`` images, enlarged when small. Returns the uint8 array
+    written (for TensorBoard)."""
+    from gankit.report.grid import grid_array, square_grid, upscale, write_png
 
-    images = render(model, generate_seeded(model, n, GRID_SEED, grid_labels(model, n)))
-    nrow = model.data.num_classes if model.conditional else None
-    return save_grid(images, path, nrow=nrow)
+    count, columns = square_grid(n, model.data.num_classes if model.conditional else None)
+    images = render(model, generate_seeded(model, count, GRID_SEED, grid_labels(model, count)))
+    arr = upscale(grid_array(images, nrow=columns))
+    write_png(arr, path)
+    return arr
 
 
 def evaluate_model(model: Model, n: int, cache_dir: Path | None = None, seed: int = EVAL_SEED) -> dict:
@@ -185,6 +190,9 @@ class _NoLog:
         pass
 
     def metrics(self, step, values) -> None:
+        pass
+
+    def image(self, tag, arr, step) -> None:
         pass
 
     def close(self) -> None:
@@ -278,10 +286,16 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
         if world.is_main:
             ckpts.save(state, step)
 
+    gridded_at = -1
+
     def grid() -> None:
+        nonlocal gridded_at
+        gridded_at = step
         if world.is_main:
             with unwrapped(model):
-                save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
+                arr = save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
+            if arr is not None:
+                runlog.image("samples", arr, step)
 
     # what DDP's broadcast_buffers does for the others
     sync = None if model.ddp else (lambda: world.sync_buffers(model))
@@ -329,7 +343,8 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
             _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
         world.sync_buffers(model)  # every rank ends with rank 0's batch-norm statistics
         save_checkpoint()
-        grid()
+        if gridded_at != step:  # a sample step that just ended the run has its grid already
+            grid()
         if world.is_main:
             with unwrapped(model):
                 final = evaluate_model(model, t.eval_samples, cache_dir)
