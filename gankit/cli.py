@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 
 
 # ------------------------------------------------------------------ helpers
@@ -171,8 +172,7 @@ def cmd_sample(args) -> int:
     if labels is not None:
         arrays["labels"] = labels.numpy().astype(np.int64)
     if out is not None:
-        with open(out, "wb") as fh:
-            np.savez(fh, **arrays)
+        atomic_write(out, lambda fh: np.savez(fh, **arrays), what="samples")
         print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
     if png is not None:
         from gankit.train.loop import render
@@ -210,8 +210,7 @@ def cmd_encode(args) -> int:
 
     out = _open_out(Path(args.out), args.overwrite)
     arrays = encode_run(Path(args.run), args.unit)
-    with open(out, "wb") as fh:
-        np.savez(fh, **arrays)
+    atomic_write(out, lambda fh: np.savez(fh, **arrays), what="symbols")
     print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
     return 0
 

@@ -15,6 +15,7 @@ each for the same wall-clock share of the budget, then writes
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 from gankit.report.curves import save_figure
 
 RUNS = {  # run name -> preset
@@ -136,11 +138,12 @@ def write_histogram(preacts: dict[str, torch.Tensor], png: Path, csv_path: Path,
 
     edges = np.linspace(0, 1, HIST_BINS + 1)
     hists = {k: histogram(v) for k, v in preacts.items()}
-    with open(csv_path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["bin_left", "bin_right", *hists])
-        for i in range(HIST_BINS):
-            w.writerow([f"{edges[i]:.3f}", f"{edges[i + 1]:.3f}", *(f"{h[i]:.6f}" for h in hists.values())])
+    fh = io.StringIO()
+    w = csv.writer(fh)
+    w.writerow(["bin_left", "bin_right", *hists])
+    for i in range(HIST_BINS):
+        w.writerow([f"{edges[i]:.3f}", f"{edges[i + 1]:.3f}", *(f"{h[i]:.6f}" for h in hists.values())])
+    atomic_write(csv_path, fh.getvalue(), what="table")
     fig, ax = plt.subplots(figsize=(6.5, 4))
     centres = (edges[:-1] + edges[1:]) / 2
     for i, (k, h) in enumerate(hists.items()):
@@ -257,11 +260,12 @@ def run_experiment(out: Path, budget: str | float = "600s", overrides: list[str]
 
     fields = ["run", "preset", "output", "post", "objective", "net", "steps", "is", "fid",
               "classes_covered", "binary_fraction", "preact_extreme", "slope"]
-    with open(out / "metrics.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-    (out / "metrics.md").write_text(markdown_table(rows, sections, per_run))
+    fh = io.StringIO()
+    w = csv.DictWriter(fh, fieldnames=fields)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(out / "metrics.csv", fh.getvalue(), what="table")
+    atomic_write(out / "metrics.md", markdown_table(rows, sections, per_run), what="report")
     best = min(rows, key=lambda r: r["fid"])
     return {"out": str(out), "seconds_per_run": per_run, "rows": rows, "figures": figures,
             "best_fid": f"{best['run']} ({best['post']})"}

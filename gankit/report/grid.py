@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 
 
 def grid_array(images, nrow: int | None = None, pad: int = 2, pad_value: int = 128) -> np.ndarray:
@@ -48,9 +49,5 @@ def save_grid(images, path: str | Path, nrow: int | None = None, pad: int = 2, p
     """Write :func:`grid_array` of ``images`` as a PNG at ``path``; returns the path."""
     path = Path(path)
     arr = grid_array(images, nrow=nrow, pad=pad, pad_value=pad_value)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(arr).save(path, format="PNG")
-    except OSError as exc:
-        raise GankitError(f"cannot write image grid {path}: {exc}") from None
-    return path
+    image = Image.fromarray(arr)
+    return atomic_write(path, lambda fh: image.save(fh, format="PNG"), what="image grid")

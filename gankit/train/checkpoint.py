@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write, torch_bytes
 
 log = logging.getLogger("gankit")
 
@@ -43,22 +44,9 @@ def set_rng_state(state: dict) -> None:
 
 
 def atomic_save(obj, path: Path) -> None:
-    """torch.save to a temporary file, fsync, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """torch.save, written atomically (:func:`gankit.io.atomic_write`): a crash never leaves
+    half a file, a full disk is one line naming the file."""
+    atomic_write(path, torch_bytes(obj), what="checkpoint")
 
 
 class Checkpoints:

@@ -20,6 +20,7 @@ import torch
 from gankit.config import Config
 from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError, first_line
+from gankit.io import atomic_write
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.train.checkpoint import Checkpoints, rng_state, set_rng_state
@@ -202,14 +203,14 @@ def _load_for_resume(ckpts: Checkpoints, run_dir: Path, cfg: Config) -> dict:
 
 def _start_run_dir(run_dir: Path, overwrite: bool, cfg: Config) -> None:
     prepare_run_dir(run_dir, overwrite)
-    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml(), what="run config")
 
 
 def _update_config(run_dir: Path, cfg: Config) -> None:
     """A resume with overrides (e.g. more steps) records them once the checkpoint has loaded."""
     path = run_dir / "config.yaml"
     if not path.is_file() or path.read_text() != cfg.to_yaml():
-        path.write_text(cfg.to_yaml())
+        atomic_write(path, cfg.to_yaml(), what="run config")
 
 
 def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool = False,
