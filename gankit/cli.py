@@ -101,7 +101,11 @@ def cmd_train(args) -> int:
     if args.preset and "=" in args.preset and not args.preset.endswith((".yaml", ".yml")):
         args.overrides.insert(0, args.preset)  # `train --resume RUN key=value`: no preset given
         args.preset = None
-    if args.resume:
+    if args.resume == "auto":  # torchrun --max-restarts: the same command line resumes DIR or starts it
+        if not args.out or not args.preset:
+            raise GankitError("--resume auto needs a preset and --out DIR (resumed if it is a run, else started)")
+        cfg, run_dir = load_config(args.preset, args.overrides), Path(args.out)
+    elif args.resume:
         run_dir = Path(args.resume)
         if args.out and Path(args.out) != run_dir:
             raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
@@ -137,7 +141,8 @@ def cmd_train(args) -> int:
         bar.refresh()
 
     try:
-        result = train(cfg, run_dir, overwrite=args.overwrite, resume=bool(args.resume), progress=progress)
+        resume = "auto" if args.resume == "auto" else bool(args.resume)
+        result = train(cfg, run_dir, overwrite=args.overwrite, resume=resume, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -151,13 +156,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from gankit.train.loop import generate_seeded
+    from gankit.train.loop import check_sample_count, generate_seeded
     from gankit.train.run import open_run
 
     run = open_run(Path(args.run))
     model = run.model
-    if args.n <= 0:
-        raise GankitError(f"--n must be > 0, got {args.n}")
+    check_sample_count(model, args.n)
     labels = _parse_labels(args, model, args.n)
     if args.out and Path(args.out).suffix.lower() == ".png":
         # `--out grid.png` means a picture, not a zip archive with a .png name
@@ -166,6 +170,8 @@ def cmd_sample(args) -> int:
         args.png, args.out = args.out, None
     out = _open_out(Path(args.out), args.overwrite) if args.out else None
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
+    if out is not None and png is not None and out.resolve() == png.resolve():
+        raise GankitError(f"--out and --png name the same file {out}")
     samples = generate_seeded(model, args.n, args.seed, labels)
     to_npz = getattr(model, "to_npz", None)
     arrays = to_npz(samples) if to_npz is not None else {"images": run.data.to_uint8(samples).numpy()}
@@ -335,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=2000 optim.g.lr=2e-4")
     s.add_argument("--out", help="run directory (default runs/<preset>/<timestamp>)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint; "
+                   "'auto' (with --out DIR): resume DIR if it is a run, else start it (torchrun restarts)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_train)
 
@@ -451,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         from gankit.train.distributed import PeerError
 
         if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
-            print(f"gankit: error: {exc}", file=sys.stderr)
+            text = " ".join(str(exc).split())[:2000]  # one line, whatever the message held
+            print(f"gankit: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)

@@ -1,13 +1,14 @@
 """Image-sample metrics: IS and FID (digit-gans.txt 2.3) plus class coverage, on gankit's own classifier."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
 
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
-from gankit.metrics.classifier import get_classifier
+from gankit.metrics.classifier import FEATURE_DIM, get_classifier
 from gankit.metrics.scores import (
     class_histogram,
     classes_covered,
@@ -17,6 +18,9 @@ from gankit.metrics.scores import (
     label_agreement,
     mean_confidence,
 )
+
+log = logging.getLogger("gankit")
+_warned: set[int] = set()  # one warning per sample count and process
 
 
 def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_dir: Path | str = Path("runs/.cache"),
@@ -36,6 +40,13 @@ def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_di
         )
     if not torch.isfinite(samples).all():
         raise GankitError("samples contain NaN or inf values (did the generator diverge?)")
+    n = int(samples.shape[0])
+    if n < 2:
+        raise GankitError(f"FID and IS need at least 2 samples, got {n}")
+    if n < FEATURE_DIM and n not in _warned:
+        _warned.add(n)
+        log.warning("warning: FID of %d samples (fewer than its %d feature dimensions) is biased high; "
+                    "use 2000 or more to compare runs", n, FEATURE_DIM)
     clf = get_classifier(dataset, cache_dir, device=device)
     probs, feats = clf.run(dataset.to_unit(samples.detach()))
     mu, sigma = feature_stats(feats)
