@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 
 
 # ------------------------------------------------------------------ helpers
@@ -148,14 +149,20 @@ def cmd_train(args) -> int:
     if args.preset and "=" in args.preset and not args.preset.endswith((".yaml", ".yml")):
         args.overrides.insert(0, args.preset)  # `train --resume RUN key=value`: no preset given
         args.preset = None
-    if args.resume and args.out and Path(args.out) != Path(args.resume):
-        raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
-    cfg, run_dir = prepare(args.preset, args.resume or args.out, args.overrides, resume=bool(args.resume))
+    if args.resume == "auto":  # torchrun --max-restarts: the same command line resumes DIR or starts it
+        if not args.out or not args.preset:
+            raise GankitError("--resume auto needs a preset and --out DIR (resumed if it is a run, else started)")
+        cfg, run_dir = prepare(args.preset, args.out, args.overrides)
+    else:
+        if args.resume and args.out and Path(args.out) != Path(args.resume):
+            raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
+        cfg, run_dir = prepare(args.preset, args.resume or args.out, args.overrides, resume=bool(args.resume))
 
     main_process = _is_main_process()
     show = _progress_printer(cfg.preset, quiet=args.quiet or not main_process)
     try:
-        result = train(cfg, run_dir, overwrite=args.overwrite, resume=bool(args.resume), progress=show)
+        resume = "auto" if args.resume == "auto" else bool(args.resume)
+        result = train(cfg, run_dir, overwrite=args.overwrite, resume=resume, progress=show)
     finally:
         show.close()
     if not main_process:
@@ -168,13 +175,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from gankit.training.loop import generate_seeded
+    from gankit.training.loop import check_sample_count, generate_seeded
     from gankit.training.run import open_run
 
     run = open_run(Path(args.run))
     model = run.model
-    if args.n <= 0:
-        raise GankitError(f"--n must be > 0, got {args.n}")
+    check_sample_count(model, args.n)
     labels = _parse_labels(args, model, args.n)
     if args.out and Path(args.out).suffix.lower() == ".png":
         # `--out grid.png` means a picture, not a zip archive with a .png name
@@ -183,13 +189,14 @@ def cmd_sample(args) -> int:
         args.png, args.out = args.out, None
     out = _open_out(Path(args.out), args.overwrite) if args.out else None
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
+    if out is not None and png is not None and out.resolve() == png.resolve():
+        raise GankitError(f"--out and --png name the same file {out}")
     samples = generate_seeded(model, args.n, args.seed, labels)
     arrays = run.data.to_npz(samples)
     if labels is not None:
         arrays["labels"] = labels.numpy().astype(np.int64)
     if out is not None:
-        with open(out, "wb") as fh:
-            np.savez(fh, **arrays)
+        atomic_write(out, lambda fh: np.savez(fh, **arrays), what="samples")
         print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
     if png is not None:
         from gankit.training.loop import render
@@ -222,8 +229,7 @@ def cmd_encode(args) -> int:
 
     out = _open_out(Path(args.out), args.overwrite)
     arrays = encode_run(Path(args.run), args.unit)
-    with open(out, "wb") as fh:
-        np.savez(fh, **arrays)
+    atomic_write(out, lambda fh: np.savez(fh, **arrays), what="symbols")
     print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
     return 0
 
@@ -356,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=2000 optim.g.lr=2e-4")
     s.add_argument("--out", help="run directory (default runs/<preset>/<timestamp>)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint; "
+                   "'auto' (with --out DIR): resume DIR if it is a run, else start it (torchrun restarts)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_train)
 
@@ -467,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         from gankit.training.distributed import PeerError
 
         if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
-            print(f"gankit: error: {exc}", file=sys.stderr)
+            text = " ".join(str(exc).split())[:2000]  # one line, whatever the message held
+            print(f"gankit: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)

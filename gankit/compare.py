@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 
 COLUMNS = [  # (metric key, table header, format)
     ("step", "steps", "{:d}"),
@@ -227,8 +228,9 @@ def write_report(entries: list[Entry], out: Path, budget: Budget, seed: int, ove
     out = Path(out)
     curves = plot_shared_losses(entries, out / "losses.png")
     header, rows = metric_table(entries)
-    (out / "metrics.json").write_text(json.dumps(
-        [{"preset": e.preset, "run_dir": str(e.run_dir), "error": e.error, **e.metrics} for e in entries], indent=1))
+    atomic_write(out / "metrics.json", json.dumps(
+        [{"preset": e.preset, "run_dir": str(e.run_dir), "error": e.error, **e.metrics} for e in entries], indent=1),
+        what="report")
     title = f"gankit compare: {len(entries)} presets, budget {budget}, seed {seed}"
 
     md = [f"# {title}", "", f"Overrides for every run: `{' '.join(overrides)}`", "", "## Metrics", "",
@@ -243,7 +245,7 @@ def write_report(entries: list[Entry], out: Path, budget: Budget, seed: int, ove
     if curves is not None:
         md += ["", "## Losses (shared axes)", "", "![losses](losses.png)"]
     md_path = out / "report.md"
-    md_path.write_text("\n".join(md) + "\n")
+    atomic_write(md_path, "\n".join(md) + "\n", what="report")
 
     esc = html.escape
     cells = "".join(f"<th>{esc(h)}</th>" for h in header)
@@ -267,7 +269,7 @@ figure img{{width:280px;image-rendering:pixelated}}</style></head><body>
 {curve_html}</body></html>
 """
     html_path = out / "report.html"
-    html_path.write_text(page)
+    atomic_write(html_path, page, what="report")
     return html_path, md_path
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -22,6 +23,16 @@ import yaml
 from gankit.errors import GankitError
 
 PRESET_DIR = Path(__file__).parent / "presets"
+
+SEED_MAX = 2**63 - 1  # torch.manual_seed takes a 64-bit integer
+MAX_INT = 2**63 - 1
+MAX_NET_SIZE = 65_536  # any integer option of a net (z_dim, widths, kernel sizes): more cannot be allocated
+MAX_BATCH = 65_536
+MAX_SAMPLES = 1_000_000  # eval/sample counts (train.eval_samples, eval --n)
+MAX_GRID = 1_024
+MAX_YAML_BYTES = 1_000_000
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 100_000  # after alias expansion: an "alias bomb" stops here
 
 
 # ---------------------------------------------------------------- sections
@@ -42,7 +53,7 @@ class SplitDataConfig(DataConfig):
 
     def validate(self) -> None:
         if self.split not in ("train", "test"):
-            raise GankitError(f"config key 'data.split' must be train or test, got '{self.split}'")
+            raise GankitError(f"config key 'data.split' must be train or test, got '{self.split[:40]}'")
 
 
 @dataclass
@@ -116,6 +127,108 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
+# ---------------------------------------------------------------- YAML boundary
+class YAMLLimit(yaml.YAMLError):
+    """A YAML document beyond what a config may be (depth, size, duplicate keys)."""
+
+
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys, nesting deeper than ``MAX_YAML_DEPTH``
+    and documents that expand (through aliases) to more than ``MAX_YAML_NODES`` nodes."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise YAMLLimit(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, {})
+        return node
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: the constructor refuses it
+                    continue
+                if duplicate:
+                    raise YAMLLimit(f"duplicate key '{_show(key, 40)}' (line {key_node.start_mark.line + 1})")
+        return super().construct_mapping(node, deep)
+
+
+def _expanded_size(node, memo: dict) -> int:
+    """Nodes of ``node`` with every alias expanded (shared subtrees counted once per use)."""
+    key = id(node)
+    if key in memo:
+        if memo[key] is None:
+            raise YAMLLimit("an alias refers to its own node (recursive structure)")
+        return memo[key]
+    memo[key] = None
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(c, memo) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        n = 1
+    if n > MAX_YAML_NODES:
+        raise YAMLLimit(f"expands to more than {MAX_YAML_NODES:,d} values (aliases)")
+    memo[key] = n
+    return n
+
+
+def parse_yaml(text: str):
+    """A YAML document through :class:`StrictLoader` (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (StrictLoader is a SafeLoader)
+
+
+def read_yaml_mapping(path: Path, what: str) -> dict:
+    """The mapping of a YAML file: UTF-8, at most ``MAX_YAML_BYTES``, not empty; errors are one
+    line naming the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GankitError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise GankitError(f"{what} {path} is larger than {MAX_YAML_BYTES:,d} bytes; it is not a config")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GankitError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        raw = parse_yaml(text)
+    except (yaml.YAMLError, RecursionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GankitError(f"{what} {path} is not valid YAML: {first[:200]}") from None
+    if raw is None:
+        raise GankitError(f"{what} {path} is empty")
+    if not isinstance(raw, dict):
+        raise GankitError(f"{what} {path} must be a mapping of config sections, got a {type(raw).__name__}")
+    return raw
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    """``repr`` for an error message, cut to ``limit`` characters (a value may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 # ---------------------------------------------------------------- parsing
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
@@ -134,10 +247,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except GankitError:
                 pass
-        raise GankitError(f"config key '{key}' expects {_type_name(tp)}, got {value!r}")
+        raise GankitError(f"config key '{key}' expects {_type_name(tp)}, got {_show(value)}")
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise GankitError(f"config key '{key}' expects a list, got {value!r}")
+            raise GankitError(f"config key '{key}' expects a list, got {_show(value)}")
         (arg,) = typing.get_args(tp)[:1] or (Any,)
         return [_coerce(v, arg, key) for v in value]
     if tp is Any:
@@ -145,26 +258,36 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise GankitError(f"config key '{key}' expects true/false, got {value!r}")
+        raise GankitError(f"config key '{key}' expects true/false, got {_show(value)}")
     if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise GankitError(f"config key '{key}' expects an integer, got {value!r}")
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT:
+                raise GankitError(f"config key '{key}' is out of range (|value| <= 2^63-1), got {_show(value)}")
+            return value
+        raise GankitError(f"config key '{key}' expects an integer, got {_show(value)}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
             try:
-                return float(value)  # YAML reads "1e-4" as a string
+                number = float(value)
+            except OverflowError:  # an integer beyond any float
+                number = math.inf
+        elif isinstance(value, str):
+            try:
+                number = float(value)  # YAML reads "1e-4" as a string
             except ValueError:
                 pass
-        raise GankitError(f"config key '{key}' expects a number, got {value!r}")
+        if number is None:
+            raise GankitError(f"config key '{key}' expects a number, got {_show(value)}")
+        if not math.isfinite(number):
+            raise GankitError(f"config key '{key}' must be a finite number, got {_show(value)}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
-        raise GankitError(f"config key '{key}' expects a string, got {value!r}")
+        raise GankitError(f"config key '{key}' expects a string, got {_show(value)}")
     if dataclasses.is_dataclass(tp):
         return build_dataclass(tp, value, key)
     return value
@@ -175,7 +298,7 @@ def build_dataclass(cls: type, raw: Any, prefix: str = "") -> Any:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise GankitError(f"config section '{prefix}' must be a mapping, got {raw!r}")
+        raise GankitError(f"config section '{prefix}' must be a mapping, got {_show(raw)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
@@ -183,7 +306,7 @@ def build_dataclass(cls: type, raw: Any, prefix: str = "") -> Any:
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if key not in fields:
             raise GankitError(
-                f"unknown config key '{dotted}' (valid: {', '.join(sorted(fields))})"
+                f"unknown config key '{dotted[:60]}' (valid: {', '.join(sorted(fields))})"
             )
         kwargs[key] = _coerce(value, hints[key], dotted)
     try:
@@ -241,17 +364,19 @@ def preset_description(name: str, width: int = 100) -> str:
 
 def read_preset(name: str, _seen: tuple[str, ...] = ()) -> dict:
     """The raw dict of a preset (by name, or a path to a YAML file), with ``base`` resolved."""
-    path = Path(name) if name.endswith((".yaml", ".yml")) else PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise GankitError(f"unknown preset '{name}' (see `gankit list`)")
+    is_file = name.endswith((".yaml", ".yml"))
+    path = Path(name) if is_file else PRESET_DIR / f"{name}.yaml"
+    if (not is_file and ("/" in name or "\\" in name or name.startswith("."))) or not path.is_file():
+        raise GankitError(f"unknown preset '{name[:100]}' (see `gankit list`)")
     if name in _seen:
         raise GankitError(f"preset '{name}' inherits from itself")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise GankitError(f"preset file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if len(_seen) > 16:
+        raise GankitError(f"preset '{name}': more than 16 levels of 'base'")
+    raw = read_yaml_mapping(path, "preset file")
     base = raw.pop("base", None)
-    if base:
+    if base is not None:
+        if not isinstance(base, str) or not base:
+            raise GankitError(f"preset file {path}: 'base' must name a preset, got {_show(base)}")
         raw = _deep_merge(read_preset(base, _seen + (name,)), raw)
     return raw
 
@@ -261,14 +386,14 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     raw = copy.deepcopy(raw)
     for item in overrides:
         if "=" not in item:
-            raise GankitError(f"override '{item}' is not of the form key=value")
+            raise GankitError(f"override '{item[:100]}' is not of the form key=value")
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
         if not all(parts):
-            raise GankitError(f"override '{item}' has an empty key part")
+            raise GankitError(f"override '{item[:100]}' has an empty key part")
         try:
-            value = yaml.safe_load(text) if text != "" else None
-        except yaml.YAMLError:
+            value = parse_yaml(text) if text != "" else None
+        except (yaml.YAMLError, RecursionError):
             value = text
         node = raw
         for part in parts[:-1]:
@@ -298,11 +423,11 @@ def build_config(raw: dict, preset: str) -> Config:
     known = {"model", "net", "data", "optim", "train"}
     for key in raw:
         if key not in known:
-            raise GankitError(f"unknown config key '{key}' (valid: {', '.join(sorted(known))})")
+            raise GankitError(f"unknown config key '{str(key)[:60]}' (valid: {', '.join(sorted(known))})")
     sections = {k: raw.get(k) or {} for k in known}
     for k, v in sections.items():
         if not isinstance(v, dict):
-            raise GankitError(f"config section '{k}' must be a mapping, got {v!r}")
+            raise GankitError(f"config section '{k}' must be a mapping, got {_show(v)}")
     model_cls = _section_class(MODELS, sections["model"], "family", "gan", ModelConfig)
     net_cls = _section_class(NETS, sections["net"], "name", "dcgan-mnist", NetConfig)
     data_cls = _section_class(DATASETS, sections["data"], "name", "mnist", DataConfig)
@@ -316,6 +441,54 @@ def build_config(raw: dict, preset: str) -> Config:
     )
     validate(cfg)
     return cfg
+
+
+def read_config_file(path: Path, preset: str | None = None) -> Config:
+    """The ``Config`` recorded in a run's ``config.yaml``."""
+    raw = dict(read_yaml_mapping(path, "run config"))
+    name = raw.get("preset", preset)
+    if not isinstance(name, str):
+        raise GankitError(f"run config {path}: 'preset' must be a string, got {_show(name)}")
+    return build_config(raw, name)
+
+
+def check_seed(seed: int, key: str = "--seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise GankitError(f"{key} must lie in 0..2^63-1, got {_show(seed)}")
+    return seed
+
+
+# what a resume may change: how long the run goes on and what it writes on the way; the
+# restored state (weights, optimizer, RNG, data order) never depends on them
+RESUMABLE = {f"train.{k}" for k in ("steps", "seconds", "epochs", "log_every", "sample_every", "eval_every",
+                                     "eval_every_epochs", "eval_samples", "ckpt_every", "keep_checkpoints",
+                                     "grid_size", "tensorboard", "threads", "device")}
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def resume_changes(recorded: Config, wanted: Config) -> dict[str, tuple]:
+    """Keys ``wanted`` changes from the run's ``recorded`` config: ``{key: (old, new)}``.
+    A key outside :data:`RESUMABLE` cannot be applied to a restored state honestly (the
+    optimizer's learning rate, the net, the data, ...) and is refused, naming the key."""
+    old, new = _flat(recorded.to_dict()), _flat(wanted.to_dict())
+    changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    for key, (a, b) in changed.items():
+        if key == "preset":
+            raise GankitError(f"the run was made with preset '{a}', not '{b}'")
+        if key not in RESUMABLE:
+            raise GankitError(f"config key '{key}' cannot be changed on --resume (the run was trained with "
+                              f"{_show(a, 40)}; a resume restores that state): start a new run to change it")
+    return changed
 
 
 def load_config(preset: str, overrides: list[str] | None = None) -> Config:
@@ -333,10 +506,15 @@ def validate(cfg: Config) -> None:
     for name in ("g", "d"):
         o: OptimConfig = getattr(cfg.optim, name)
         need(o.lr > 0, f"optim.{name}.lr", f"must be > 0, got {o.lr}")
+        need(math.isfinite(o.lr), f"optim.{name}.lr", f"must be finite, got {o.lr}")
+        need(math.isfinite(o.eps) and o.eps > 0, f"optim.{name}.eps", f"must be finite and > 0, got {o.eps}")
+        need(math.isfinite(o.weight_decay) and o.weight_decay >= 0, f"optim.{name}.weight_decay",
+             f"must be finite and >= 0, got {o.weight_decay}")
         need(o.name in ("adam", "rmsprop", "sgd"), f"optim.{name}.name", f"must be adam, rmsprop or sgd, got '{o.name}'")
         need(0 <= o.beta1 < 1 and 0 <= o.beta2 < 1, f"optim.{name}.beta1/beta2", "must lie in [0, 1)")
         need(0 < o.lr_decay <= 1, f"optim.{name}.lr_decay", "must lie in (0, 1]")
     t = cfg.train
+    need(0 <= t.seed <= SEED_MAX, "train.seed", f"must lie in 0..2^63-1, got {t.seed}")
     need(t.steps > 0, "train.steps", f"must be > 0, got {t.steps}")
     need(t.seconds is None or t.seconds > 0, "train.seconds", f"must be > 0, got {t.seconds}")
     need(t.epochs is None or t.epochs > 0, "train.epochs", f"must be > 0, got {t.epochs}")
@@ -346,9 +524,16 @@ def validate(cfg: Config) -> None:
     for key in ("log_every", "sample_every", "ckpt_every", "keep_checkpoints", "grid_size"):
         need(getattr(t, key) > 0, f"train.{key}", "must be > 0")
     need(t.eval_every >= 0, "train.eval_every", "must be >= 0")
-    need(t.eval_samples > 0, "train.eval_samples", "must be > 0")
-    need(cfg.data.batch_size > 0, "data.batch_size", f"must be > 0, got {cfg.data.batch_size}")
+    need(0 < t.eval_samples <= MAX_SAMPLES, "train.eval_samples", f"must lie in 1..{MAX_SAMPLES:,d}, got {t.eval_samples}")
+    need(t.grid_size <= MAX_GRID, "train.grid_size", f"must be <= {MAX_GRID}, got {t.grid_size}")
+    need(t.threads is None or t.threads <= 4096, "train.threads", f"must be <= 4096, got {t.threads}")
+    need(0 < cfg.data.batch_size <= MAX_BATCH, "data.batch_size",
+         f"must lie in 1..{MAX_BATCH:,d}, got {cfg.data.batch_size}")
     need(cfg.net.z_dim > 0, "net.z_dim", f"must be > 0, got {cfg.net.z_dim}")
+    for f in dataclasses.fields(cfg.net):  # every size of a net: beyond this no memory holds it
+        value = getattr(cfg.net, f.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            need(value <= MAX_NET_SIZE, f"net.{f.name}", f"must be <= {MAX_NET_SIZE:,d} (what memory can hold), got {value}")
     for section in (cfg.model, cfg.net, cfg.data):
         check = getattr(section, "validate", None)
         if check is not None:

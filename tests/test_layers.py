@@ -11,7 +11,7 @@ import gankit
 
 # bottom to top; a module may import its own layer and those below (docs/design.md)
 LAYERS = [
-    ["errors", "registry"],
+    ["errors", "io", "registry"],
     ["config"],
     ["layers", "losses", "report"],
     ["data", "nets"],

@@ -3,9 +3,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from gankit.errors import GankitError
+
+
+# ---------------------------------------------------------------- the input boundary of data files
+def pixels_uint8(x, source) -> np.ndarray:
+    """Pixel values of a data file as uint8: bytes as they are, floats in [0, 1] scaled by 255,
+    other numbers in 0..255 kept; anything else (text, NaN, out of range) is refused."""
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return x if x.flags.writeable else x.copy()
+    if x.size == 0 or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise GankitError(f"{source}: images must be numbers (uint8 pixels), got {x.dtype} of shape {x.shape}")
+    if np.issubdtype(x.dtype, np.floating):
+        if not np.isfinite(x).all():
+            raise GankitError(f"{source}: images hold NaN or inf values")
+        lo, hi = float(x.min()), float(x.max())
+        if lo >= 0 and hi <= 1:  # float images in [0, 1]: the usual alternative to bytes
+            return np.rint(x * 255).astype(np.uint8)
+        if lo >= 0 and hi <= 255 and np.all(x == np.rint(x)):
+            return x.astype(np.uint8)
+        raise GankitError(f"{source}: float images must lie in [0, 1] (or be whole numbers in 0..255), "
+                          f"got values in [{lo:.4g}, {hi:.4g}]")
+    lo, hi = int(x.min()), int(x.max())
+    if lo < 0 or hi > 255:
+        raise GankitError(f"{source}: pixel values must lie in 0..255, got {lo}..{hi}")
+    return x.astype(np.uint8)
+
+
+def class_labels(y, source, num_classes: int, first: int = 0) -> np.ndarray:
+    """Integer labels of a data file as int64, each in ``first..first+num_classes-1``."""
+    y = np.asarray(y).reshape(-1)
+    last = first + num_classes - 1
+    if y.size and not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise GankitError(f"{source}: labels must be integers {first}..{last}, got {y.dtype}")
+    if np.issubdtype(y.dtype, np.floating) and y.size and not np.all(np.isfinite(y) & (y == np.rint(y))):
+        raise GankitError(f"{source}: labels must be whole numbers {first}..{last}")
+    if y.size and (y.min() < first or y.max() > last):
+        raise GankitError(f"{source}: labels must lie in {first}..{last}, got {y.min():.0f}..{y.max():.0f}")
+    return y.astype(np.int64)
 
 
 @dataclass

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from gankit.config import SplitDataConfig
-from gankit.data.base import Dataset
+from gankit.data.base import Dataset, class_labels, pixels_uint8
 from gankit.errors import GankitError, first_line
 from gankit.registry import DATASETS
 
@@ -61,9 +61,9 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise GankitError(
             f"{path} has data of shape {data.shape} and {len(labels)} labels; expected [N, 3072] and N labels"
         )
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise GankitError(f"{path} has labels outside 0..9")
-    return data.astype(np.uint8, copy=False).reshape(-1, 3, 32, 32), labels.astype(np.int64)
+    if len(data) == 0:
+        raise GankitError(f"{path} holds no images")
+    return pixels_uint8(data, path).reshape(-1, 3, 32, 32), class_labels(labels, path, 10)
 
 
 def _batch_dir(root: Path) -> Path:

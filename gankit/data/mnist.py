@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
+import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +25,8 @@ import numpy as np
 import torch
 
 from gankit.config import SplitDataConfig
-from gankit.data.base import Dataset
-from gankit.errors import GankitError
+from gankit.data.base import Dataset, class_labels, pixels_uint8
+from gankit.errors import GankitError, first_line
 from gankit.registry import DATASETS
 
 IDX_FILES = {
@@ -38,26 +41,53 @@ class MNISTConfig(SplitDataConfig):
     """Options of MNIST (the IDX files of data.root; the embedded set has one split)."""
 
 
+MAX_IDX_BYTES = 2**31  # 45x the 60,000 MNIST training images: a header beyond it is refused
+MAX_IDX_DIMS = 4
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (plain or gzip): magic 0x0000TTNN, NN big-endian int32 dims, data."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """Read one IDX file (plain or gzip): magic 0x0000TTNN, NN big-endian int32 dims, data.
+
+    The header is checked first (type, 1..4 dimensions, a declared size within
+    ``MAX_IDX_BYTES`` and equal to what the file holds); a gzip file is decompressed only
+    up to that size, so a file that would expand further is refused before it allocates.
+    """
+    gz = path.suffix == ".gz"
+    opener = gzip.open if gz else open
     try:
         with opener(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError) as exc:
-        raise GankitError(f"cannot read IDX file {path}: {exc}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise GankitError(f"{path} is not an IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise GankitError(f"{path} is truncated (IDX header incomplete)")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    count = int(np.prod(dims)) if dims else 0
-    if len(raw) - header < count * dtype.itemsize:
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+                raise GankitError(f"{path} is not an IDX file (bad magic number)")
+            ndim = head[3]
+            if not 1 <= ndim <= MAX_IDX_DIMS:
+                raise GankitError(f"{path}: an IDX header with {ndim} dimensions (1..{MAX_IDX_DIMS} expected)")
+            dims_raw = fh.read(4 * ndim)
+            if len(dims_raw) < 4 * ndim:
+                raise GankitError(f"{path} is truncated (IDX header incomplete)")
+            dims = struct.unpack(f">{ndim}I", dims_raw)
+            dtype = np.dtype(_IDX_TYPES[head[2]])
+            count = math.prod(dims)  # Python integers: no overflow
+            nbytes = count * dtype.itemsize
+            if count == 0:
+                raise GankitError(f"{path}: the IDX header declares no values (shape {list(dims)})")
+            if nbytes > MAX_IDX_BYTES:
+                raise GankitError(f"{path}: the IDX header declares {nbytes:,d} bytes (shape {list(dims)}), more "
+                                  f"than the {MAX_IDX_BYTES:,d} gankit reads")
+            if not gz:
+                size = os.fstat(fh.fileno()).st_size
+                if size - 4 - 4 * ndim > nbytes:
+                    raise GankitError(f"{path} is larger than its IDX header declares (shape {list(dims)})")
+            raw = fh.read(nbytes + 1)  # at most one byte past the declared size is decompressed
+    except GankitError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        raise GankitError(f"cannot read IDX file {path}: {first_line(exc)}") from None
+    if len(raw) < nbytes:
         raise GankitError(f"{path} is truncated: expected {count} values of shape {dims}")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(dims)
+    if len(raw) > nbytes:
+        raise GankitError(f"{path} holds more data than its IDX header declares (shape {list(dims)})")
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(dims)
 
 
 def _find(root: Path, stem: str) -> Path:
@@ -97,13 +127,13 @@ def load_mnist_arrays(root: str | None, split: str = "train") -> tuple[np.ndarra
     if not base.is_dir():
         raise GankitError(f"data directory not found: {base}")
     img_name, lbl_name = IDX_FILES[split]
-    images = read_idx(_find(base, img_name))
-    labels = read_idx(_find(base, lbl_name))
+    img_path, lbl_path = _find(base, img_name), _find(base, lbl_name)
+    images, labels = read_idx(img_path), read_idx(lbl_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise GankitError(
             f"MNIST files under {base} disagree: images {images.shape}, labels {labels.shape}"
         )
-    return images.astype(np.uint8), labels.astype(np.int64)
+    return pixels_uint8(images, img_path), class_labels(labels, lbl_path, 10)
 
 
 @DATASETS.register("mnist", options=MNISTConfig)

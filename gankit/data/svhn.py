@@ -15,7 +15,7 @@ import scipy.io
 import torch
 
 from gankit.config import SplitDataConfig
-from gankit.data.base import Dataset
+from gankit.data.base import Dataset, class_labels, pixels_uint8
 from gankit.errors import GankitError, first_line
 from gankit.registry import DATASETS
 
@@ -57,11 +57,11 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise GankitError(
             f"{path} has X of shape {x.shape} and y of {len(y)} labels; expected X [32, 32, 3, N] and y [N, 1]"
         )
-    labels = y.astype(np.int64)
-    if labels.size and (labels.min() < 0 or labels.max() > 10):
-        raise GankitError(f"{path} has labels outside 0..10 (min {labels.min()}, max {labels.max()})")
-    labels[labels == 10] = 0  # SVHN stores digit 0 as class 10
-    images = np.ascontiguousarray(np.transpose(x, (3, 2, 0, 1)).astype(np.uint8, copy=False))
+    if x.shape[3] == 0:
+        raise GankitError(f"{path} holds no images")
+    labels = class_labels(y, path, 11)  # 0..10: SVHN stores digit 0 as class 10
+    labels[labels == 10] = 0
+    images = np.ascontiguousarray(np.transpose(pixels_uint8(x, path), (3, 2, 0, 1)))
     return images, labels
 
 

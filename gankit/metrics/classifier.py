@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import logging
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from torch.nn import functional as F
 
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
+from gankit.io import atomic_write, torch_bytes
+
+log = logging.getLogger("gankit")
 
 # Bump when the architecture or the training recipe changes: older cache files are retrained.
 RECIPE_VERSION = 1
@@ -217,11 +220,9 @@ def get_classifier(dataset: Dataset, cache_dir: Path | str, device: str | torch.
         "accuracy": accuracy, "train_seconds": seconds,
         "mu": torch.from_numpy(clf.mu), "sigma": torch.from_numpy(clf.sigma),
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        torch.save(blob, tmp)
-        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
-    except OSError as exc:
-        warnings.warn(f"could not cache the metric classifier at {path}: {exc} (set GANKIT_CACHE)")
+    try:  # atomic: a concurrent reader never sees half a file
+        atomic_write(path, torch_bytes(blob), what="classifier cache")
+    except GankitError as exc:  # degrade: the metrics are computed all the same
+        log.warning("warning: %s; the metric classifier is kept in memory only (set GANKIT_CACHE "
+                    "to a writable directory to cache it)", exc)
     return clf

@@ -2,13 +2,14 @@
 KID (Binkowski et al. 2018), precision/recall (Kynkaanniemi et al. 2019), density/coverage (Naeem et al. 2020)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
 
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
-from gankit.metrics.classifier import default_cache_dir, get_classifier
+from gankit.metrics.classifier import FEATURE_DIM, default_cache_dir, get_classifier
 from gankit.metrics.scores import (
     class_histogram,
     classes_covered,
@@ -25,6 +26,10 @@ from gankit.metrics.scores import (
 REFERENCE_SEED = 0  # which training images are the real set of KID, precision/recall, density/coverage
 PR_K = 3  # Kynkaanniemi et al. 2019's k
 DC_K = 5  # Naeem et al. 2020's k
+
+log = logging.getLogger("gankit")
+_warned: set[int] = set()  # one warning per sample count and process
+
 
 
 def reference_indices(dataset: Dataset, n: int) -> torch.Tensor:
@@ -67,6 +72,13 @@ def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_di
         )
     if not torch.isfinite(samples).all():
         raise GankitError("samples contain NaN or inf values (did the generator diverge?)")
+    n = int(samples.shape[0])
+    if n < 2:
+        raise GankitError(f"FID and IS need at least 2 samples, got {n}")
+    if n < FEATURE_DIM and n not in _warned:
+        _warned.add(n)
+        log.warning("warning: FID of %d samples (fewer than its %d feature dimensions) is biased high; "
+                    "use 2000 or more to compare runs", n, FEATURE_DIM)
     clf = get_classifier(dataset, default_cache_dir() if cache_dir is None else cache_dir, device=device)
     probs, feats = clf.run(dataset.to_unit(samples.detach()))
     mu, sigma = feature_stats(feats)

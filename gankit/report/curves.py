@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gankit.errors import GankitError  # noqa: E402
+from gankit.io import atomic_write  # noqa: E402
 
 
 def smooth(values, weight: float | None = None) -> np.ndarray:
@@ -64,10 +65,7 @@ def save_figure(fig, png_path: str | Path, dpi: int = 100) -> Path:
     """Write a matplotlib figure as PNG (creating its folder) and close it; errors are one line."""
     path = Path(png_path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
-    except OSError as exc:
-        raise GankitError(f"cannot write plot {path}: {exc.strerror or exc}") from None
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), what="plot")
     finally:
         plt.close(fig)
     return path

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 
 
 def grid_array(images, nrow: int | None = None, pad: int = 2, pad_value: int = 128) -> np.ndarray:
@@ -65,15 +66,8 @@ def upscale(arr: np.ndarray, min_side: int = MIN_SIDE) -> np.ndarray:
 def write_png(arr: np.ndarray, path: str | Path) -> Path:
     """Write a uint8 [H, W] or [H, W, 3] array as a PNG at ``path`` (atomically); returns the path."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(arr).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise GankitError(f"cannot write image grid {path}: {exc}") from None
-    return path
+    image = Image.fromarray(arr)
+    return atomic_write(path, lambda fh: image.save(fh, format="PNG"), what="image grid")
 
 
 def save_grid(images, path: str | Path, nrow: int | None = None, pad: int = 2, pad_value: int = 128,

@@ -15,11 +15,13 @@ for the released code's 20 epochs, then writes, besides the report,
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from gankit.io import atomic_write
 from gankit.report.curves import save_figure
 from gankit.reproduce.core import Claim, Context, Paper, verdict
 from gankit.training.run import open_run
@@ -115,11 +117,12 @@ def write_histogram(preacts: dict[str, torch.Tensor], png: Path, csv_path: Path,
 
     edges = np.linspace(0, 1, HIST_BINS + 1)
     hists = {k: histogram(v) for k, v in preacts.items()}
-    with open(csv_path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["bin_left", "bin_right", *hists])
-        for i in range(HIST_BINS):
-            w.writerow([f"{edges[i]:.3f}", f"{edges[i + 1]:.3f}", *(f"{h[i]:.6f}" for h in hists.values())])
+    table = io.StringIO()
+    w = csv.writer(table)
+    w.writerow(["bin_left", "bin_right", *hists])
+    for i in range(HIST_BINS):
+        w.writerow([f"{edges[i]:.3f}", f"{edges[i + 1]:.3f}", *(f"{h[i]:.6f}" for h in hists.values())])
+    atomic_write(csv_path, table.getvalue(), what="table")
     fig, ax = plt.subplots(figsize=(6.5, 4))
     centres = (edges[:-1] + edges[1:]) / 2
     for i, (k, h) in enumerate(hists.items()):
@@ -205,11 +208,12 @@ def run(ctx: Context) -> tuple[list[Claim], list[str]]:
             rows.append({**row, "steps": run.step})
     fields = ["run", "preset", "output", "post", "objective", "net", "steps", "is", "fid",
               "classes_covered", "binary_fraction", "preact_extreme", "slope"]
-    with open(out / "metrics.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-    (out / "metrics.md").write_text(markdown_table(rows, [s for s in COMPARISONS], steps))
+    table = io.StringIO()
+    w = csv.DictWriter(table, fieldnames=fields)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(out / "metrics.csv", table.getvalue(), what="table")
+    atomic_write(out / "metrics.md", markdown_table(rows, list(COMPARISONS), steps), what="table")
     by = {(r["run"], r["post"]): r for r in rows}
     figs = {}
     for sec, (fname, title, names) in COMPARISONS.items():

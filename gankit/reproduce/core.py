@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write
 
 BUDGETS = ("paper", "short", "smoke")
 VERDICTS = ("reproduced", "partly", "not reproduced", "differs", "not run")
@@ -234,7 +235,7 @@ def write_report(report: Report, out: Path) -> tuple[Path, Path]:
         for n in report.notes:
             md += [n, ""]
     md_text = "\n".join(md).rstrip() + "\n"
-    atomic_write_bytes(out / "report.md", md_text.encode())
+    atomic_write(out / "report.md", md_text, what="report")
 
     esc = html.escape
     rows = "".join(
@@ -252,7 +253,7 @@ td,th{{border:1px solid #bbb;padding:.3em .6em;vertical-align:top}} img{{max-wid
 <table><tr><th>section</th><th>the paper says</th><th>gankit measured</th><th>verdict</th><th>why</th></tr>{rows}</table>
 {'<h2>Notes</h2>' + notes if notes else ''}</body></html>
 """
-    atomic_write_bytes(out / "report.html", page.encode())
+    atomic_write(out / "report.html", page, what="report")
     return out / "report.md", out / "report.html"
 
 
@@ -272,26 +273,8 @@ def export_report(out: Path, docs_dir: Path, paper: str) -> Path:
         return f"![]({paper}/{name})"
 
     text = re.sub(r"!\[\]\(([^)]+)\)", move, text)
-    atomic_write_bytes(docs_dir / f"{paper}.md", text.encode())
+    atomic_write(docs_dir / f"{paper}.md", text, what="report")
     return docs_dir / f"{paper}.md"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a unique temporary file beside ``path``, then rename it over ``path``."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise GankitError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _md(text: str) -> str:

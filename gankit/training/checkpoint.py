@@ -6,16 +6,20 @@ load with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import logging
-import os
+import math
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from gankit.errors import GankitError
+from gankit.io import atomic_write, torch_bytes
 
 log = logging.getLogger("gankit")
+
+FORMAT_VERSION = 1  # bump when the layout changes; a checkpoint without the field is version 1
 
 
 def rng_state() -> dict:
@@ -43,22 +47,9 @@ def set_rng_state(state: dict) -> None:
 
 
 def atomic_save(obj, path: Path) -> None:
-    """torch.save to a temporary file, fsync, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """torch.save, written atomically (:func:`gankit.io.atomic_write`): a crash never leaves
+    half a file, a full disk is one line naming the file."""
+    atomic_write(path, torch_bytes(obj), what="checkpoint")
 
 
 class Checkpoints:
@@ -93,6 +84,7 @@ class Checkpoints:
             except GankitError as exc:
                 self.unreadable.append(path.name)
                 skipped = exc
+                self.reason = str(exc)
                 continue
             if self.unreadable:
                 log.warning("warning: %s; using %s", skipped, path.name)
@@ -103,15 +95,60 @@ class Checkpoints:
     def missing(self) -> str:
         """Why ``load_latest`` found nothing, for an error message."""
         if getattr(self, "unreadable", None):
-            return f"every checkpoint under {self.dir} is corrupt or truncated ({', '.join(self.unreadable)})"
+            return (f"every checkpoint under {self.dir} is corrupt or unusable ({', '.join(self.unreadable)}; "
+                    f"the newest: {self.reason.split(' ', 2)[-1][:120]})")
         return f"no checkpoint under {self.dir}"
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """A checkpoint whose schema (version, field types) and weights (finite) are checked:
+    anything else is a one-line ``GankitError`` naming the file."""
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns (two lines) about some crafted files
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for truncated/corrupt files
         raise GankitError(f"checkpoint {path} is corrupt or truncated ({type(exc).__name__})") from None
     if not isinstance(state, dict) or "model" not in state or "step" not in state:
         raise GankitError(f"checkpoint {path} is not a gankit checkpoint")
+    check_schema(state, path)
     return state
+
+
+_SCHEMA = {  # field: (types, required)
+    "step": (int, True), "elapsed": ((int, float), False), "preset": ((str, type(None)), False),
+    "family": ((str, type(None)), False), "net": (str, False), "model": (dict, True), "optim": (dict, False),
+    "extra": (dict, False), "batches": (dict, False), "rng": (dict, False), "log": (dict, False),
+    "world": (int, False), "ranks": (list, False),
+}
+
+
+def check_schema(state: dict, path: Path) -> None:
+    version = state.get("format_version", 1)
+    if isinstance(version, bool) or version != FORMAT_VERSION:
+        raise GankitError(f"checkpoint {path} has format_version {str(version)[:20]}; this gankit reads "
+                          f"version {FORMAT_VERSION}")
+    for key, (types, required) in _SCHEMA.items():
+        if key not in state:
+            if required:
+                raise GankitError(f"checkpoint {path} lacks the field '{key}'")
+            continue
+        value = state[key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise GankitError(f"checkpoint {path}: field '{key}' has the wrong type ({type(value).__name__})")
+    if state["step"] < 0 or not math.isfinite(float(state.get("elapsed", 0.0))):
+        raise GankitError(f"checkpoint {path}: field 'step' or 'elapsed' is out of range")
+    for name, value in state["model"].items():
+        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
+            raise GankitError(f"checkpoint {path}: field 'model' must map names to tensors")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise GankitError(f"checkpoint {path} holds non-finite values (NaN/inf) in '{name[:80]}'")
+
+
+def check_matches(state: dict, cfg, path) -> None:
+    """A checkpoint belongs to the run of ``cfg``: same preset, model family and net."""
+    for field, want in (("preset", cfg.preset), ("family", cfg.model.family), ("net", cfg.net.name)):
+        have = state.get(field)
+        if have is not None and have != want:
+            raise GankitError(f"checkpoint {path} is of {field} '{str(have)[:60]}', but its run's config has "
+                              f"'{want}': it belongs to another run")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
+
+from gankit.errors import GankitError
+from gankit.io import append_line, atomic_write
 
 
 class RunLog:
@@ -31,18 +35,16 @@ class RunLog:
         new = self.columns is None
         if new:
             self.columns = sorted(values)
-        with open(self.losses_path, "a", newline="") as fh:
-            writer = csv.writer(fh)
-            if new:
-                writer.writerow(["step", *self.columns])
-            writer.writerow([step, *(_fmt(values.get(c)) for c in self.columns)])
+        if new:
+            append_line(self.losses_path, _csv_line(["step", *self.columns]), what="loss log")
+        append_line(self.losses_path, _csv_line([step, *(_fmt(values.get(c)) for c in self.columns)]),
+                    what="loss log")
         if self.tb is not None:
             for key, value in values.items():
                 self.tb.add_scalar(f"loss/{key}", value, step)
 
     def metrics(self, step: int, values: dict) -> None:
-        with open(self.metrics_path, "a") as fh:
-            fh.write(json.dumps({"step": step, **values}) + "\n")
+        append_line(self.metrics_path, json.dumps({"step": step, **values}), what="metrics log")
         if self.tb is not None:
             for key, value in values.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -69,17 +71,70 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def truncate_logs(run_dir: Path, step: int) -> None:
-    """Drop rows logged after ``step``: a resumed run replays them from its checkpoint."""
+def _csv_line(row: list) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    return buf.getvalue()
+
+
+def _lines(path: Path) -> list[str]:
+    """The complete lines of a log, without their endings (CRLF of older gankit too); a last
+    line without an ending is the half-written row of a killed process and is dropped."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise GankitError(f"log {path} is not UTF-8 text; it is not a gankit log") from None
+    except OSError as exc:
+        raise GankitError(f"cannot read log {path}: {exc.strerror or exc}") from None
+    lines = text.split("\n")
+    lines.pop()  # "" after the last newline, or the unterminated partial row
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def _step_of_row(line: str, path: Path, number: int) -> int:
+    head = line.split(",", 1)[0].strip()
+    if not head.isdigit():
+        raise GankitError(f"log {path} line {number} is not a loss row (step '{head[:20]}')")
+    return int(head)
+
+
+def _step_of_record(line: str, path: Path, number: int) -> int:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise GankitError(f"log {path} line {number} is not JSON") from None
+    step = record.get("step") if isinstance(record, dict) else None
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise GankitError(f"log {path} line {number} has no step")
+    return step
+
+
+def planned_logs(run_dir: Path, step: int) -> dict[Path, str]:
+    """What ``losses.csv`` and ``metrics.jsonl`` must hold to resume from ``step`` (rows logged
+    after it are replayed from the checkpoint). Every line is checked first; nothing is written:
+    a bad log refuses the resume with one line and leaves the run as it was."""
     run_dir = Path(run_dir)
+    plan = {}
     losses = run_dir / "losses.csv"
     if losses.is_file():
-        lines = losses.read_text().splitlines(keepends=True)
-        keep = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].strip().isdigit()
-                            and int(ln.split(",", 1)[0]) <= step]
-        losses.write_text("".join(keep))
+        lines = _lines(losses)
+        rows = [ln for i, ln in enumerate(lines[1:], 2) if ln.strip() and _step_of_row(ln, losses, i) <= step]
+        plan[losses] = "".join(ln + "\n" for ln in lines[:1] + rows)
     metrics = run_dir / "metrics.jsonl"
     if metrics.is_file():
-        keep = [ln for ln in metrics.read_text().splitlines(keepends=True)
-                if ln.strip() and json.loads(ln).get("step", 0) <= step]
-        metrics.write_text("".join(keep))
+        lines = _lines(metrics)
+        plan[metrics] = "".join(ln + "\n" for i, ln in enumerate(lines, 1)
+                                if ln.strip() and _step_of_record(ln, metrics, i) <= step)
+    return plan
+
+
+def write_planned(plan: dict[Path, str]) -> None:
+    """Write the files of a plan that differ from what is on disk (each atomically)."""
+    for path, text in plan.items():
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+            atomic_write(path, text, what="log")
+
+
+def truncate_logs(run_dir: Path, step: int) -> None:
+    """Drop rows logged after ``step``: a resumed run replays them from its checkpoint."""
+    write_planned(planned_logs(run_dir, step))

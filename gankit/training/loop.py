@@ -16,15 +16,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from gankit.config import Config
+from gankit.config import MAX_SAMPLES, Config, check_seed, read_config_file, resume_changes
 from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError, first_line
+from gankit.io import atomic_write
 from gankit.models import build_model
 from gankit.models.base import Model
-from gankit.training.checkpoint import Checkpoints, rng_state, set_rng_state
+from gankit.training.checkpoint import FORMAT_VERSION, Checkpoints, check_matches, rng_state, set_rng_state
 from gankit.training.distributed import World, env_world_size, unwrapped, world_from_env
-from gankit.training.logs import RunLog, truncate_logs
-from gankit.training.rundir import prepare_run_dir
+from gankit.io import remove_stale_temps
+from gankit.training.logs import RunLog, planned_logs, write_planned
+from gankit.training.rundir import MARKER, RunLock, clear_run, prepare_run_dir
 
 
 GRID_SEED = 1234  # the fixed noise of the sample grids (same for every run and resume)
@@ -80,6 +82,8 @@ def grid_labels(model: Model, n: int) -> torch.Tensor | None:
 def generate_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None = None,
                     chunk: int = 500) -> torch.Tensor:
     """``n`` samples in eval mode from a fixed seed, without touching the training RNG."""
+    check_sample_count(model, n)
+    check_seed(seed)
     was_training = model.training
     model.eval()
     out = []
@@ -92,6 +96,18 @@ def generate_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None
     finally:
         model.train(was_training)
     return torch.cat(out)
+
+
+SAMPLE_BYTES = 4 * 2**30  # the generated float samples of one call stay below this
+
+
+def check_sample_count(model: Model, n: int) -> None:
+    """A count of samples in 1..the most that memory holds (stated in the error)."""
+    size = 4 * max(1, math.prod(model.data.shape))
+    limit = max(1, min(MAX_SAMPLES, SAMPLE_BYTES // size))
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= limit:
+        raise GankitError(f"the number of samples (--n) must lie in 1..{limit:,d} for this run "
+                          f"({SAMPLE_BYTES // 2**30} GiB of samples at most), got {str(n)[:30]}")
 
 
 def render(model: Model, samples: torch.Tensor):
@@ -129,10 +145,12 @@ def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, 
     state and ``pending`` loss sums (those not logged yet, so the resumed log rows match)."""
     with unwrapped(model):
         state = {
+            "format_version": FORMAT_VERSION,
             "step": step,
             "elapsed": elapsed,
             "preset": cfg.preset,
             "family": cfg.model.family,
+            "net": cfg.net.name,
             "model": model.state_dict(),
             "optim": {k: opt.state_dict() for k, opt in model.optimizers().items()},
             "extra": model.extra_state(),
@@ -199,28 +217,54 @@ class _NoLog:
         pass
 
 
-def _load_for_resume(ckpts: Checkpoints, run_dir: Path, cfg: Config) -> dict:
+def _open_for_resume(lock: RunLock, ckpts: Checkpoints, run_dir: Path, cfg: Config, plan: dict) -> dict | None:
+    """Lock the run, then check its config, newest checkpoint and logs; nothing is written yet.
+    None: the run has no checkpoint at all (killed before its first one) and starts at step 0."""
+    if not run_dir.is_dir():
+        raise GankitError(f"run directory not found: {run_dir}")
+    lock.acquire()
+    remove_stale_temps(ckpts.dir)  # what a writer killed mid-checkpoint left
+    recorded = read_config_file(run_dir / "config.yaml", run_dir.name) if (run_dir / "config.yaml").is_file() else None
+    if recorded is None:
+        raise GankitError(f"{run_dir} is not a gankit run (no config.yaml)")
+    plan["changes"] = resume_changes(recorded, cfg)
     state = ckpts.load_latest("cpu")
     if state is None:
-        raise GankitError(f"cannot resume {run_dir}: {ckpts.missing()}")
-    if state.get("preset") not in (None, cfg.preset):
-        raise GankitError(f"run {run_dir} was made with preset '{state['preset']}', not '{cfg.preset}'")
+        if ckpts.unreadable:
+            raise GankitError(f"cannot resume {run_dir}: {ckpts.missing()}")
+        return None
+    check_matches(state, cfg, state["_path"])
+    plan["logs"] = planned_logs(run_dir, int(state["step"]))
     return state
 
 
-def _start_run_dir(run_dir: Path, overwrite: bool, cfg: Config) -> None:
-    prepare_run_dir(run_dir, overwrite)
-    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+def _start_run_dir(run_dir: Path, overwrite: bool, cfg: Config, lock: RunLock) -> None:
+    prepare_run_dir(run_dir, overwrite, lock, protect=(cfg.data.root,))
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml(), what="run config")
 
 
-def _update_config(run_dir: Path, cfg: Config) -> None:
-    """A resume with overrides (e.g. more steps) records them once the checkpoint has loaded."""
+def _restart_run_dir(run_dir: Path, cfg: Config) -> None:
+    """A run killed before its first checkpoint: what it logged goes, it starts again at step 0."""
+    clear_run(run_dir)
+    atomic_write(run_dir / MARKER, "gankit run directory\n", what="run marker")
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml(), what="run config")
+
+
+def _commit_resume(run_dir: Path, cfg: Config, plan: dict) -> None:
+    """Once every check passed and the state loaded: record the applied changes, trim the logs."""
     path = run_dir / "config.yaml"
-    if not path.is_file() or path.read_text() != cfg.to_yaml():
-        path.write_text(cfg.to_yaml())
+    if plan.get("changes") or not path.is_file():
+        atomic_write(path, cfg.to_yaml(), what="run config")
+    write_planned(plan.get("logs", {}))
 
 
-def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool = False,
+def _is_run(run_dir: Path) -> bool:
+    """``resume="auto"``: resume a directory that already is a gankit run, else start it."""
+    return (Path(run_dir) / "config.yaml").is_file()
+
+
+def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool | str = False,
           progress: Callable[[Progress], None] | None = None, cache_dir: Path | None = None,
           data: Dataset | None = None) -> dict:
     """Train ``cfg`` into ``run_dir``; returns the final metrics (plus ``step`` and ``run_dir``).
@@ -228,7 +272,12 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls this: data-parallel
     training of one model (``gankit.training.distributed``); only rank 0 writes ``run_dir``.
     Bad input (data, net/data mismatch, run directory, checkpoint) is detected before
-    anything is written.
+    anything is written. Rank 0 holds the run directory's lock (``RunLock``) from then until
+    the run ends. ``resume``: True continues ``run_dir`` from its newest checkpoint (a run
+    killed before its first one starts again at step 0); ``"auto"`` resumes ``run_dir`` if
+    it is a run and starts it otherwise (for ``torchrun --max-restarts``). A resume checks
+    config, checkpoint and logs first and changes nothing unless all are valid; an override
+    of a key outside ``config.RESUMABLE`` is refused.
     """
     run_dir = Path(run_dir)
     t = cfg.train
@@ -239,14 +288,16 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool =
         raise GankitError(f"data.batch_size {cfg.data.batch_size} must be divisible by the number of "
                           f"processes ({env_world_size()}): it is the global batch, split among them")
     world = world_from_env(device.type)
+    lock = RunLock(run_dir)
     try:
-        return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data)
+        return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data, lock)
     finally:
+        lock.release()
         world.close()
 
 
 def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool,
-           progress, cache_dir, data) -> dict:
+           progress, cache_dir, data, lock: RunLock) -> dict:
     t = cfg.train
     seed_everything(t.seed)  # the same initial weights on every rank
     data = data if data is not None else load_dataset(cfg.data)
@@ -256,15 +307,22 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     ckpts = Checkpoints(run_dir / "checkpoints", t.keep_checkpoints)
     step, elapsed_before = 0, 0.0
     pending = {"sums": {}, "count": 0}
+    if resume == "auto":
+        resume = bool(world.broadcast(world.on_main(_is_run, run_dir)))
+    state = None
     if resume:
-        state = world.broadcast(world.on_main(_load_for_resume, ckpts, run_dir, cfg))
+        plan: dict = {}
+        state = world.broadcast(world.on_main(_open_for_resume, lock, ckpts, run_dir, cfg, plan))
+        if state is None:
+            world.on_main(_restart_run_dir, run_dir, cfg)
+    if state is not None:
         restore(model, batches, state, world)
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
         pending = rank_state(state, world).get("log", {"sums": {}, "count": 0})
-        world.on_main(_update_config, run_dir, cfg)
-        world.on_main(truncate_logs, run_dir, step)
+        world.on_main(_commit_resume, run_dir, cfg, plan)
     else:
-        world.on_main(_start_run_dir, run_dir, overwrite, cfg)
+        if not resume:
+            world.on_main(_start_run_dir, run_dir, overwrite, cfg, lock)
         if world.active and not world.is_main:
             seed_everything(rank_seed(t.seed, world.rank))  # own noise, dropout and flips per rank
     world.wrap(model)
@@ -404,13 +462,14 @@ def _check_finite(values: dict[str, float], step: int, ckpts: Checkpoints, count
 
 def _check_params_finite(model: Model, step: int, ckpts: Checkpoints) -> None:
     """Never write a checkpoint of non-finite weights over the last good one."""
-    params = list(model.parameters())
-    if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
-        with unwrapped(model):
-            name = next(n for n, p in model.named_parameters() if not torch.isfinite(p).all())
+    tensors = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+    if tensors and not bool(torch.stack([torch.isfinite(p).all() for p in tensors]).all()):
+        with unwrapped(model):  # parameters and buffers (batch-norm running statistics)
+            named = [*model.named_parameters(), *model.named_buffers()]
+            name = next(n for n, p in named if p.is_floating_point() and not torch.isfinite(p).all())
         last = ckpts.paths()[-1].name if ckpts.paths() else "none"
         raise TrainingDiverged(
-            f"training diverged: parameter '{name}' is not finite at step {step}; last good checkpoint: {last}"
+            f"training diverged: '{name}' is not finite at step {step}; last good checkpoint: {last}"
         )
 
 

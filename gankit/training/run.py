@@ -4,15 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from gankit.config import Config
-from gankit.catalogue import build_config
+from gankit.catalogue import load_all
+from gankit.config import Config, read_config_file
 from gankit.data import Dataset, load_dataset
 from gankit.errors import GankitError
 from gankit.models import build_model
 from gankit.models.base import Model
-from gankit.training.checkpoint import Checkpoints
+from gankit.training.checkpoint import Checkpoints, check_matches
 from gankit.training.loop import restore, select_device
 
 
@@ -32,13 +30,8 @@ def read_run_config(run_dir: Path) -> Config:
         raise GankitError(f"run directory not found: {run_dir}")
     if not path.is_file():
         raise GankitError(f"{run_dir} is not a gankit run (no config.yaml)")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        raise GankitError(f"{path} is not valid YAML") from None
-    if not isinstance(raw, dict):
-        raise GankitError(f"{path} is not a gankit config")
-    return build_config(raw, str(raw.get("preset", run_dir.name)))
+    load_all()  # the config's sections are picked by the registries
+    return read_config_file(path, run_dir.name)
 
 
 def open_run(run_dir: Path, device: str = "cpu") -> Run:
@@ -49,6 +42,7 @@ def open_run(run_dir: Path, device: str = "cpu") -> Run:
     state = ckpts.load_latest(device)
     if state is None:
         raise GankitError(f"run {run_dir} has nothing to sample or evaluate: {ckpts.missing()}")
+    check_matches(state, cfg, state["_path"])
     data = load_dataset(cfg.data)
     model = build_model(cfg, data).to(select_device(device))
     restore(model, None, state)
