@@ -140,7 +140,9 @@ def _board_claim(ctx: Context, board: str, key: str, threshold: float, section: 
     if wg is None:
         return Claim(section, said, result, "reproduced", f"WGAN never reaches {threshold:g} in the budget", [png])
     v = verdict(dw * 3 < wg, dw < wg)
-    return Claim(section, said, result, v, f"DWGAN needs {dw / wg:.2f} of WGAN's iterations", [png])
+    edge = [k for k, (s, _) in best.items() if s in (min(LR_SCALES[ctx.budget]), max(LR_SCALES[ctx.budget]))]
+    note = f"; best rate at the grid's edge for {', '.join(edge)}" if edge else ""
+    return Claim(section, said, result, v, f"DWGAN needs {dw / wg:.2f} of WGAN's iterations{note}", [png])
 
 
 def run(ctx: Context) -> tuple[list[Claim], list[str]]:
