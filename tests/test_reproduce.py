@@ -111,3 +111,19 @@ def test_export_copies_images_and_rewrites_links(tmp_path):
     text = md.read_text()
     assert "![](p/run-s0_samples_step_000003.png)" in text
     assert (tmp_path / "docs" / "p" / "run-s0_samples_step_000003.png").read_bytes() == b"\x89PNG fake"
+
+
+def test_export_shrinks_large_pictures(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from gankit.reproduce.core import Report, write_report
+
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    big = out / "figures" / "fig.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (600, 3000, 3), dtype=np.uint8)).save(big)
+    write_report(Report("p", "Paper", "smoke", [Claim("1", "c", "r", "partly", "w", [big])]), out)
+    export_report(out, tmp_path / "docs", "p")
+    small = Image.open(tmp_path / "docs" / "p" / "fig.png")
+    assert small.size == (800, 160) and len(small.getcolors(256)) <= 64

@@ -269,12 +269,29 @@ def export_report(out: Path, docs_dir: Path, paper: str) -> Path:
         src = out / m.group(1)
         name = m.group(1).replace("/", "_").removeprefix("figures_")
         if src.is_file():
-            shutil.copyfile(src, target / name)
+            _small_png(src, target / name)
         return f"![]({paper}/{name})"
 
     text = re.sub(r"!\[\]\(([^)]+)\)", move, text)
     atomic_write(docs_dir / f"{paper}.md", text, what="report")
     return docs_dir / f"{paper}.md"
+
+
+def _small_png(src: Path, dst: Path, max_side: int = 800, colours: int = 64) -> None:
+    """Copy a PNG for the repository's docs: at most ``max_side`` pixels and ``colours`` colours."""
+    from PIL import Image
+
+    try:
+        img = Image.open(src)
+        img.load()
+    except OSError:  # not a picture PIL reads: copy as is
+        shutil.copyfile(src, dst)
+        return
+    if max(img.size) > max_side:
+        scale = max_side / max(img.size)
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+    img = img.convert("RGB").quantize(colours)
+    atomic_write(dst, lambda fh: img.save(fh, format="PNG", optimize=True), what="image")
 
 
 def _md(text: str) -> str:
