@@ -85,3 +85,19 @@ def test_wgan_gp_objective_adds_weighted_penalty():
     loss, logs = obj.d_loss(D, real, fake)
     assert math.isclose(loss.item(), (0.0 - 7.0) + 10.0 * 16.0, rel_tol=1e-5)
     assert math.isclose(logs["wdist"].item(), 7.0, rel_tol=1e-6)
+
+
+def test_gradient_penalty_draws_one_eps_per_sample():
+    """With eps drawn inside, each sample gets its own: a single eps for the batch gives another value."""
+    class HalfSquare(nn.Module):
+        def forward(self, x, y=None):
+            return 0.5 * (x ** 2).sum(1)  # grad = x_hat, so ||grad|| = eps_i for real 1, fake 0
+
+    real, fake = torch.ones(6, 1), torch.zeros(6, 1)
+    torch.manual_seed(7)
+    eps = torch.rand(6, 1)  # what a per-sample draw gives after this seed
+    expected = ((eps[:, 0] - 1) ** 2).mean().item()
+    torch.manual_seed(7)
+    got = losses.gradient_penalty(HalfSquare(), real, fake).item()
+    assert math.isclose(got, expected, rel_tol=1e-6)
+    assert not math.isclose(got, ((eps[0, 0] - 1) ** 2).item(), rel_tol=1e-3)  # not one eps for all
