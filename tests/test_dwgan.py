@@ -216,3 +216,12 @@ def test_short_training_raises_valid_fraction_and_cli_outputs(tmp_path, capsys):
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("valid", "mean_max_gain", "unique", "new"):
         assert key in line and f"fixed100_{key}" in line
+
+
+def test_norm_penalty_of_eq_8_by_hand():
+    from gankit.models.dwgan import dual_objective
+
+    h = torch.tensor([3.0, -1.0, 0.0, 2.0])
+    # (1/n) sum h = 4/4 = 1; sqrt(sum h^2) = sqrt(9 + 1 + 0 + 4) = sqrt(14)
+    assert dual_objective(h, 0.0).item() == pytest.approx(1.0)
+    assert dual_objective(h, 0.5).item() == pytest.approx(1.0 + 0.5 * 14 ** 0.5)
