@@ -175,3 +175,45 @@ def test_augment_gives_each_encoder_its_own_view(mnist, monkeypatch):
     model.forward_losses(mnist.x[:8])
     assert not torch.equal(seen[0], seen[1])  # D0 and D1 read different shifts of one batch
     assert not torch.equal(seen[0], mnist.x[:8])
+
+
+def test_crossed_pathways_by_hand(mnist):
+    """Section 3.6 steps 1-3 and 3.4: Ĩ_k = G(s_k) with the generalizing unit's seed s_0 blurred,
+    and the fake symbols cross over, s̃_0 = D_0(Ĩ_1) and s̃_1 = D_1(Ĩ_0); the adversarial losses
+    (l̃_kernel^k, l̃_shell^k) pair each s_k with its s̃_k. Rebuilt by hand from the seeds
+    that G was fed (a hook), with the same batches through each net (train-mode batch norm)."""
+    torch.manual_seed(0)
+    model = build_model(_cfg(blur=0.3), mnist)
+    x = mnist.x[:6]
+    n, eps = len(x), model.cfg.model.eps
+    seeds = []
+    hook = model.G.register_forward_pre_hook(lambda module, args: seeds.append(args[0].detach().clone()))
+    got = {k: float(v.detach()) for k, v in model.forward_losses(x).items()}
+    hook.remove()
+    with torch.no_grad():
+        s = (model.D(x, 0), model.D(x, 1))
+        assert len(seeds) == 1 and seeds[0].shape == (2 * n, 8)  # one pass of G on both seeds
+        seed0, seed1 = seeds[0][:n], seeds[0][n:]
+        assert torch.equal(seed1, s[1])  # unit 1's symbols seed Ĩ_1 unchanged
+        assert (seed0 - s[0]).abs().max() > 1e-3  # s_0 is blurred (3.4) ...
+        assert torch.allclose(seed0.norm(dim=1), torch.ones(n), atol=1e-5)  # ... back onto the sphere
+        fake0, fake1 = model.G(seeds[0]).chunk(2)
+        crossed = (model.D(fake1, 0), model.D(fake0, 1))  # s̃_0 = D_0(Ĩ_1), s̃_1 = D_1(Ĩ_0)
+        straight = (model.D(fake0, 0), model.D(fake1, 1))  # what uncrossed pathways would give
+
+    def h(v, p):
+        v = min(max(v, -1 + eps), 1 - eps)
+        return -p * math.log((1 + v) / 2) - (1 - p) * math.log((1 - v) / 2)
+
+    def adversarial(sk, sfk):
+        kernel = sum(h(float(sk[i] @ sfk[j]), 0.0) for i in range(n) for j in range(n)) / n**2
+        shell = sum(h(float(sk[i] @ sfk[i]), 1.0) for i in range(n)) / n
+        return kernel, shell
+
+    for k in (0, 1):
+        kernel, shell = adversarial(s[k], crossed[k])
+        assert got[f"l_kernel_fake{k}"] == pytest.approx(kernel, rel=1e-5)
+        assert got[f"l_shell_fake{k}"] == pytest.approx(shell, rel=1e-5)
+        # the uncrossed route would give other values, well beyond the tolerance above
+        assert adversarial(s[k], straight[k]) != pytest.approx((kernel, shell), rel=1e-3)
+    assert got["l_G"] == pytest.approx(got["l_shell_fake0"] + got["l_shell_fake1"], rel=1e-6)
