@@ -175,20 +175,3 @@ def test_short_training_with_every_trick_improves_fid(tmp_path, cache_dir):
     assert result["fid"] < 0.8 * before
     assert "d_replay" in (tmp_path / "run" / "losses.csv").read_text().splitlines()[0]
 
-
-def test_train_step_runs_k_critic_steps_with_the_adaptive_schedule():
-    model = tiny_model("cwgangp-mnist", "model.critic_boost=4", "model.critic_boost_first=2",
-                       "model.critic_boost_every=10", "model.n_critic=3")
-    # guide 5.3.1: boost for the first generator steps and every critic_boost_every-th
-    assert [model.n_critic(s) for s in (0, 1, 2, 9, 10, 11, 20)] == [4, 4, 3, 3, 4, 3, 4]
-    batches = Batches(model.data, 8, 0)
-    counts = {"d": 0, "g": 0, "batches": 0}
-    for name, opt in (("d", model.opt_d), ("g", model.opt_g)):
-        step = opt.step
-        opt.step = (lambda f, k: (lambda *a, **kw: (counts.__setitem__(k, counts[k] + 1), f(*a, **kw))[1]))(step, name)
-    draw = batches.next
-    batches.next = lambda: (counts.__setitem__("batches", counts["batches"] + 1), draw())[1]
-    for step, k in ((0, 4), (2, 3)):
-        counts.update(d=0, g=0, batches=0)
-        model.train_step(batches, step)
-        assert counts == {"d": k, "g": 1, "batches": k}  # k critic updates, each on its own real batch
