@@ -99,14 +99,14 @@ def from_config(cfg, data) -> Iterator[tuple[int, float, float]]:
     from gankit.nets import build_nets
 
     G, D = build_nets(cfg.net, data)
-    m, og, od = cfg.model, cfg.optim.g, cfg.optim.d
+    m, obj, og, od = cfg.model, cfg.objective, cfg.optim.g, cfg.optim.d
     conditional = bool(getattr(cfg.net, "conditional", False))
     for o in (og, od):
         if o.name != "adam":
             raise ValueError(f"the reference loop uses Adam, not {o.name!r}")
     return textbook_gan(G, D, data.x, z_dim=cfg.net.z_dim, batch_size=cfg.data.batch_size,
-                        objective=m.objective, lr_g=og.lr, lr_d=od.lr, betas_g=(og.beta1, og.beta2),
-                        betas_d=(od.beta1, od.beta2), smooth_real=getattr(m, "smooth_real", 0.0),
-                        flip=getattr(m, "flip", 0.0), gp_weight=getattr(m, "gp_weight", 10.0),
+                        objective=obj.name, lr_g=og.lr, lr_d=od.lr, betas_g=(og.beta1, og.beta2),
+                        betas_d=(od.beta1, od.beta2), smooth_real=getattr(obj, "smooth_real", 0.0),
+                        flip=getattr(obj, "flip", 0.0), gp_weight=getattr(obj, "gp_weight", 10.0),
                         n_critic=getattr(m, "n_critic", 1), labels=data.y if conditional else None,
                         num_classes=data.num_classes if conditional else 10)

@@ -105,8 +105,8 @@ def bench_config(name: str, overrides: list[str] | None = None):
     cfg = load_config(name, list(overrides or []))
     if cfg.model.family != "gan":
         raise GankitError(f"bench model '{name}' is a '{cfg.model.family}' model; the reference loop is the gan family's")
-    if getattr(cfg.model, "objective", None) not in ("ns", "wgan-gp"):
-        raise GankitError(f"bench model '{name}' uses objective '{cfg.model.objective}'; the reference loop has ns and wgan-gp")
+    if cfg.objective.name not in ("ns", "wgan-gp"):
+        raise GankitError(f"bench model '{name}' uses objective '{cfg.objective.name}'; the reference loop has ns and wgan-gp")
     if cfg.optim.g.name != "adam" or cfg.optim.d.name != "adam":
         raise GankitError(f"bench model '{name}' does not use Adam; the reference loop does")
     return cfg

@@ -53,6 +53,8 @@ def _parse_labels(args, model, n: int):
 
 # ------------------------------------------------------------------ commands
 def cmd_list(args) -> int:
+    import dataclasses
+
     from gankit.catalogue import load_all
     from gankit.config import preset_description, preset_names, read_preset
     from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
@@ -79,7 +81,10 @@ def cmd_list(args) -> int:
     if show_all or args.objectives:
         print("objectives:")
         for name in OBJECTIVES.names():
-            print(f"  {name:22s} {OBJECTIVES.entry(name).doc}")
+            entry = OBJECTIVES.entry(name)
+            keys = [f.name for f in dataclasses.fields(entry.options) if f.name != "name"] if entry.options else []
+            print(f"  {name:22s} {entry.doc}")
+            print(f"  {'':22s} options: {', '.join('objective.' + k for k in keys) or 'none'}")
     if show_all or args.families:
         print("model families:")
         for name in MODELS.names():

@@ -1,9 +1,9 @@
 """Typed configuration: dataclasses filled from a YAML preset plus ``a.b=c`` overrides.
 
-A preset (``gankit/presets/NAME.yaml``) has the sections ``model``, ``net``,
-``data``, ``optim`` and ``train``. ``model.family``, ``net.name`` and
-``data.name`` pick registry entries whose options dataclass types the rest of
-that section. A preset may start with ``base: OTHER`` to inherit another
+A preset (``gankit/presets/NAME.yaml``) has the sections ``model``, ``objective``,
+``net``, ``data``, ``optim`` and ``train``. ``model.family``, ``objective.name``,
+``net.name`` and ``data.name`` pick registry entries whose options dataclass types the
+rest of that section. A preset may start with ``base: OTHER`` to inherit another
 preset and change a few keys.
 """
 from __future__ import annotations
@@ -68,7 +68,18 @@ class NetConfig:
 class ModelConfig:
     """Base of every model family's options (``model.*``)."""
 
+    #: the objective a family trains with when ``objective.name`` is not given
+    default_objective: typing.ClassVar[str] = "ns"
+
     family: str = "gan"
+
+
+@dataclass
+class ObjectiveConfig:
+    """Base of every objective's options (``objective.*``; each objective in ``losses.py``
+    registers its own subclass)."""
+
+    name: str = "ns"
 
 
 @dataclass
@@ -115,6 +126,7 @@ class TrainConfig:
 class Config:
     preset: str
     model: ModelConfig
+    objective: ObjectiveConfig
     net: NetConfig
     data: DataConfig
     optim: OptimPair = field(default_factory=OptimPair)
@@ -328,6 +340,84 @@ def _deep_merge(base: dict, over: dict) -> dict:
 #: old preset names that still work, with a note: old name -> the name of what it is
 ALIASES = {"dcgan-mnist-fast": "cdcgan-mnist-demo"}
 
+#: old model family names that still work: old name -> the family's name
+FAMILY_ALIASES = {"dwgan": "discrete"}
+
+#: keys of the ``model`` section that are now ``objective`` keys (before 2026-12-03 the
+#: objective and its options were model keys; old presets and run configs still read)
+LEGACY_OBJECTIVE_KEYS = ("objective", "smooth_real", "smooth_fake", "flip", "clip", "gp_weight", "penalty")
+
+
+def canonical_family(name):
+    """A model family's current name (an old name maps to it; anything else is returned as is)."""
+    return FAMILY_ALIASES.get(name, name) if isinstance(name, str) else name
+
+
+def objective_keys(name) -> set[str] | None:
+    """The option keys of objective ``name`` (None when it is not registered)."""
+    from gankit.registry import OBJECTIVES
+
+    if not isinstance(name, str) or name not in OBJECTIVES or OBJECTIVES.entry(name).options is None:
+        return None
+    return {f.name for f in dataclasses.fields(OBJECTIVES.entry(name).options)}
+
+
+def rebase_objective(section: dict, name: str) -> dict:
+    """``section`` switched to objective ``name``: the options that objective also has are kept,
+    the others dropped (smoothing means nothing to WGAN-GP). Used when a child preset, an
+    override or an old key names another objective than the section it changes."""
+    keys = objective_keys(name) or set()
+    return {"name": name, **{k: v for k, v in section.items() if k != "name" and k in keys}}
+
+
+def migrate_legacy(raw: dict) -> tuple[dict, list[str]]:
+    """``raw`` in the current shape: an old family name renamed, the objective and its options
+    moved from ``model`` to ``objective`` (``model.objective`` becomes ``objective.name``). An
+    old option the chosen objective does not have is dropped: it never had an effect. Returns
+    the new dict and the old keys it moved (for a note)."""
+    from gankit.registry import MODELS
+
+    model = raw.get("model")
+    if not isinstance(model, dict):
+        return raw, []
+    raw, model, moved = dict(raw), dict(model), []
+    if model.get("family") in FAMILY_ALIASES:
+        moved.append("model.family")
+        model["family"] = canonical_family(model["family"])
+    legacy = [k for k in LEGACY_OBJECTIVE_KEYS if k in model]
+    if legacy:
+        objective = raw.get("objective") or {}
+        if not isinstance(objective, dict):
+            raise GankitError(f"config section 'objective' must be a mapping, got {_show(objective)}")
+        family = model.get("family", "gan")
+        options = MODELS.entry(family).options if isinstance(family, str) and family in MODELS else None
+        name = objective.get("name", (options or ModelConfig).default_objective)
+        if "objective" in model:
+            name = model.pop("objective")
+            objective = rebase_objective(objective, name) if name != objective.get("name") else dict(objective)
+        objective = {"name": name, **objective}
+        keys = objective_keys(name) or set()
+        for key in legacy:
+            if key in model:
+                value = model.pop(key)
+                if key in keys:
+                    objective[key] = value
+        raw["objective"] = objective
+        moved += [f"model.{k}" for k in legacy]
+    raw["model"] = model
+    return raw, moved
+
+
+def _merge_objective(base: dict, over: dict) -> dict:
+    """The objective section of a child preset (or overrides) over its base's: deep-merged, but a
+    child that names another objective starts from the base options that objective has."""
+    base_obj, over_obj = base.get("objective"), over.get("objective")
+    if (isinstance(base_obj, dict) and isinstance(over_obj, dict) and "name" in over_obj
+            and over_obj["name"] != base_obj.get("name", over_obj["name"])):
+        base = dict(base)
+        base["objective"] = rebase_objective(base_obj, over_obj["name"])
+    return base
+
 
 def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
@@ -377,7 +467,7 @@ def read_preset(name: str, _seen: tuple[str, ...] = ()) -> dict:
     if base is not None:
         if not isinstance(base, str) or not base:
             raise GankitError(f"preset file {path}: 'base' must name a preset, got {_show(base)}")
-        raw = _deep_merge(read_preset(base, _seen + (name,)), raw)
+        raw = _deep_merge(_merge_objective(read_preset(base, _seen + (name,)), raw), raw)
     return raw
 
 
@@ -417,10 +507,11 @@ def build_config(raw: dict, preset: str) -> Config:
     """Typed ``Config`` from a raw dict; each registry-selected section uses its entry's options.
 
     The registries must be loaded: call it through :mod:`gankit.catalogue`."""
-    from gankit.registry import DATASETS, MODELS, NETS
+    from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
     raw = dict(raw)
     raw.pop("preset", None)
-    known = {"model", "net", "data", "optim", "train"}
+    raw, _ = migrate_legacy(raw)
+    known = {"model", "objective", "net", "data", "optim", "train"}
     for key in raw:
         if key not in known:
             raise GankitError(f"unknown config key '{str(key)[:60]}' (valid: {', '.join(sorted(known))})")
@@ -429,11 +520,15 @@ def build_config(raw: dict, preset: str) -> Config:
         if not isinstance(v, dict):
             raise GankitError(f"config section '{k}' must be a mapping, got {_show(v)}")
     model_cls = _section_class(MODELS, sections["model"], "family", "gan", ModelConfig)
+    objective_cls = _section_class(OBJECTIVES, sections["objective"], "name", model_cls.default_objective,
+                                   ObjectiveConfig)
+    sections["objective"] = {"name": model_cls.default_objective, **sections["objective"]}
     net_cls = _section_class(NETS, sections["net"], "name", "dcgan-mnist", NetConfig)
     data_cls = _section_class(DATASETS, sections["data"], "name", "mnist", DataConfig)
     cfg = Config(
         preset=preset,
         model=build_dataclass(model_cls, sections["model"], "model"),
+        objective=build_dataclass(objective_cls, sections["objective"], "objective"),
         net=build_dataclass(net_cls, sections["net"], "net"),
         data=build_dataclass(data_cls, sections["data"], "data"),
         optim=build_dataclass(OptimPair, sections["optim"], "optim"),
@@ -493,7 +588,22 @@ def resume_changes(recorded: Config, wanted: Config) -> dict[str, tuple]:
 
 def load_config(preset: str, overrides: list[str] | None = None) -> Config:
     preset = resolve_alias(preset)
-    return build_config(apply_overrides(read_preset(preset), overrides or []), preset)
+    base = read_preset(preset)
+    raw = apply_overrides(base, overrides or [])
+    if isinstance(raw.get("objective"), dict) and isinstance(base.get("objective"), dict):
+        name = raw["objective"].get("name")
+        if name is not None and name != base["objective"].get("name", name):  # another objective
+            given = {k for k in raw["objective"] if raw["objective"][k] != base["objective"].get(k, object())}
+            raw["objective"] = {**rebase_objective(base["objective"], name),
+                                **{k: raw["objective"][k] for k in given}}
+    _, moved = migrate_legacy(raw)
+    if moved:
+        import logging
+
+        logging.getLogger("gankit").warning(
+            f"note: {', '.join(moved)} are now keys of the 'objective' section (model.objective is "
+            "objective.name; family 'dwgan' is 'discrete'); the old keys still work")
+    return build_config(raw, preset)
 
 
 def validate(cfg: Config) -> None:
@@ -534,7 +644,10 @@ def validate(cfg: Config) -> None:
         value = getattr(cfg.net, f.name)
         if isinstance(value, int) and not isinstance(value, bool):
             need(value <= MAX_NET_SIZE, f"net.{f.name}", f"must be <= {MAX_NET_SIZE:,d} (what memory can hold), got {value}")
-    for section in (cfg.model, cfg.net, cfg.data):
+    for section in (cfg.model, cfg.objective, cfg.net, cfg.data):
         check = getattr(section, "validate", None)
         if check is not None:
             check()
+    check = getattr(cfg.model, "validate_with", None)  # rules across sections (family x objective)
+    if check is not None:
+        check(cfg)

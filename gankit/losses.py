@@ -1,15 +1,20 @@
-"""GAN objectives (digit-gans.txt 2.1-2.2, practical-gan-guide.txt 2.3 and 5).
+"""GAN objectives (digit-gans.txt 2.1-2.2, practical-gan-guide.txt 2.3 and 5, dwgan.txt 3.2).
 
-Pure loss functions on logits, plus registered ``Objective`` classes that the
-``gan`` model family calls: ``d_loss`` / ``g_loss`` take the discriminator so
-that an objective can add terms needing it (gradient penalty) and
-``after_d_step`` can constrain it (weight clipping).
+Pure loss functions on logits, plus registered ``Objective`` classes, each with its own
+options dataclass (the ``objective`` config section, picked by ``objective.name``), that the
+model families call: ``d_loss`` / ``g_loss`` take the discriminator so that an objective can
+add terms needing it (gradient penalty) and ``after_d_step`` can constrain it (weight
+clipping).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from gankit.config import ObjectiveConfig
+from gankit.errors import GankitError
 from gankit.registry import OBJECTIVES
 
 
@@ -74,11 +79,62 @@ def half_angle_bce(x, p, eps=1e-4):
 
 
 # ------------------------------------------------------------- objectives
+@dataclass
+class LabelOptions(ObjectiveConfig):  # ns, minimax
+    """Targets of a BCE objective: label smoothing and flipping (digit-gans 2.2, guide 4.1)."""
+
+    smooth_real: float = 0.0  # one-sided label smoothing: real target 1 - smooth_real
+    smooth_fake: float = 0.0  # two-sided: fake target smooth_fake
+    flip: float = 0.0  # probability of swapping a sample's real/fake targets
+
+    def validate(self) -> None:
+        for key in ("smooth_real", "smooth_fake", "flip"):
+            v = getattr(self, key)
+            if not 0 <= v < 0.5:
+                raise GankitError(f"config key 'objective.{key}' must lie in [0, 0.5), got {v}")
+
+
+@dataclass
+class ClipOptions(ObjectiveConfig):
+    name: str = "wgan-clip"
+    clip: float = 0.01  # weight bound c (digit-gans 2.1.3; dwgan.txt appendix)
+
+    def validate(self) -> None:
+        if not self.clip > 0:
+            raise GankitError(f"config key 'objective.clip' must be > 0, got {self.clip}")
+
+
+@dataclass
+class GPOptions(ObjectiveConfig):
+    name: str = "wgan-gp"
+    gp_weight: float = 10.0  # lambda of the gradient penalty (digit-gans 2.1.4)
+
+    def validate(self) -> None:
+        if not self.gp_weight >= 0:
+            raise GankitError(f"config key 'objective.gp_weight' must be >= 0, got {self.gp_weight}")
+
+
+@dataclass
+class PairwiseOptions(ObjectiveConfig):
+    name: str = "dwgan"
+    penalty: float = 0.0  # lambda of the norm penalty, dwgan.txt eq. 8 (appendix B.1: 0; B.2: 1e-2)
+
+    def validate(self) -> None:
+        if not self.penalty >= 0:
+            raise GankitError(f"config key 'objective.penalty' must be >= 0, got {self.penalty}")
+
+
 class Objective:
-    """Base: options come from the ``model`` config section of the ``gan`` family."""
+    """Base: ``opts`` is the objective's own options dataclass (the ``objective`` section).
+
+    ``d_loss(D, real, fake, y)`` and ``g_loss(D, fake, y, real)`` return ``(loss, logs)``;
+    ``real`` reaches the G loss for objectives that compare with real data (the pairwise
+    critic); the others ignore it."""
 
     #: True when D outputs an unbounded critic value (a Wasserstein objective)
     critic = False
+    #: True when D is a pairwise critic h(real, fake) (dwgan.txt Figure 1)
+    pairwise = False
 
     def __init__(self, opts):
         self.opts = opts
@@ -86,7 +142,7 @@ class Objective:
     def d_loss(self, D, real, fake, y=None):
         raise NotImplementedError
 
-    def g_loss(self, D, fake, y=None):
+    def g_loss(self, D, fake, y=None, real=None):
         raise NotImplementedError
 
     def after_d_step(self, D) -> None:
@@ -112,23 +168,23 @@ class _BCEObjective(Objective):
         return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, self.opts.smooth_fake))
 
 
-@OBJECTIVES.register("ns")
+@OBJECTIVES.register("ns", options=LabelOptions)
 class NonSaturating(_BCEObjective):
     """Non-saturating GAN: BCE for D, -log D(G(z)) for G."""
 
-    def g_loss(self, D, fake, y=None):
+    def g_loss(self, D, fake, y=None, real=None):
         return ns_g_loss(D(fake, y)), {}
 
 
-@OBJECTIVES.register("minimax")
+@OBJECTIVES.register("minimax", options=LabelOptions)
 class Minimax(_BCEObjective):
     """Original minimax GAN: G minimises log(1 - D(G(z)))."""
 
-    def g_loss(self, D, fake, y=None):
+    def g_loss(self, D, fake, y=None, real=None):
         return minimax_g_loss(D(fake, y)), {}
 
 
-@OBJECTIVES.register("wgan-clip")
+@OBJECTIVES.register("wgan-clip", options=ClipOptions)
 class WGANClip(Objective):
     """WGAN with weight clipping to [-clip, clip] after each critic step (digit-gans 2.1.3)."""
 
@@ -139,7 +195,7 @@ class WGANClip(Objective):
         w = real_out.detach().mean() - fake_out.detach().mean()
         return wasserstein_d_loss(real_out, fake_out), {"wdist": w}
 
-    def g_loss(self, D, fake, y=None):
+    def g_loss(self, D, fake, y=None, real=None):
         return wasserstein_g_loss(D(fake, y)), {}
 
     @torch.no_grad()
@@ -149,7 +205,7 @@ class WGANClip(Objective):
             p.clamp_(-c, c)
 
 
-@OBJECTIVES.register("wgan-gp")
+@OBJECTIVES.register("wgan-gp", options=GPOptions)
 class WGANGP(Objective):
     """WGAN-GP: critic loss plus gp_weight * gradient penalty (digit-gans 2.1.4)."""
 
@@ -161,5 +217,28 @@ class WGANGP(Objective):
         w = real_out.detach().mean() - fake_out.detach().mean()
         return wasserstein_d_loss(real_out, fake_out) + self.opts.gp_weight * gp, {"wdist": w, "gp": gp.detach()}
 
-    def g_loss(self, D, fake, y=None):
+    def g_loss(self, D, fake, y=None, real=None):
         return wasserstein_g_loss(D(fake, y)), {}
+
+
+def dual_objective(h: torch.Tensor, penalty: float) -> torch.Tensor:
+    """(1/n) sum_i h_i + lambda sqrt(sum_i h_i^2) (dwgan.txt eq. 8): the critic ascends it, G descends it."""
+    return h.mean() + penalty * h.norm() if penalty else h.mean()
+
+
+@OBJECTIVES.register("dwgan", options=PairwiseOptions)
+class PairwiseDWGAN(Objective):
+    """Discrete WGAN: a pairwise critic h(real, fake), the critic ascends eq. 8 and G descends it
+    (dwgan.txt 3.2, Algorithm 1; the appendix code applies the norm penalty in both steps)."""
+
+    critic = True
+    pairwise = True
+
+    def d_loss(self, D, real, fake, y=None):
+        objective = dual_objective(D(real, fake), self.opts.penalty)
+        return -objective, {"h_d": objective.detach()}  # ascent on eq. 8
+
+    def g_loss(self, D, fake, y=None, real=None):
+        if real is None:
+            raise ValueError("the pairwise DWGAN objective needs the real batch for the G loss")
+        return dual_objective(D(real, fake), self.opts.penalty), {}

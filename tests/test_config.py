@@ -27,7 +27,7 @@ def test_overrides_are_typed():
     (["optim.d.lr=0"], "optim.d.lr"),
     (["data.batch_size=0"], "data.batch_size"),
     (["bogus.key=1"], "bogus"),
-    (["model.objective=nope"], "nope"),
+    (["objective.name=nope"], "nope"),
     (["net.name=nope"], "nope"),
     (["train.steps"], "key=value"),
 ])

@@ -39,7 +39,7 @@ def tiny_digits(n=64, shape=(1, 28, 28)):
 @pytest.mark.parametrize("reuse_fake", [True, False])
 @pytest.mark.parametrize("k", [1, 3])
 def test_gan_takes_n_critic_d_steps_then_one_g_step(k, reuse_fake):
-    cfg = build_config({"model": {"family": "gan", "objective": "wgan-gp", "n_critic": k, "reuse_fake": reuse_fake},
+    cfg = build_config({"model": {"family": "gan", "n_critic": k, "reuse_fake": reuse_fake}, "objective": {"name": "wgan-gp"},
                         "net": {"name": "tiny-bn-test", "z_dim": 8, "hidden": 8},
                         "data": {"name": "mnist", "batch_size": 8}}, "tiny")
     torch.manual_seed(0)

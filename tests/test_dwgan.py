@@ -219,7 +219,7 @@ def test_short_training_raises_valid_fraction_and_cli_outputs(tmp_path, capsys):
 
 
 def test_norm_penalty_of_eq_8_by_hand():
-    from gankit.models.dwgan import dual_objective
+    from gankit.losses import dual_objective
 
     h = torch.tensor([3.0, -1.0, 0.0, 2.0])
     # (1/n) sum h = 4/4 = 1; sqrt(sum h^2) = sqrt(9 + 1 + 0 + 4) = sqrt(14)

@@ -117,7 +117,7 @@ def test_label_smoothing_and_noisy_labels_change_targets():
     two = tiny_model("cdcgan-mnist-smooth2")  # and fake target beta = 0.1
     assert _d_loss_with_logits(two, lr, lf) == pytest.approx(bce(lr, 0.9) + bce(lf, 0.1), rel=1e-5)
     noisy = tiny_model("cdcgan-mnist-noisy")  # 4.5: ~5% of the images get the other side's label
-    p = noisy.cfg.model.flip
+    p = noisy.cfg.objective.flip
     torch.manual_seed(1)
     expected = (1 - p) * (bce(lr, 1.0) + bce(lf, 0.0)) + p * (bce(lr, 0.0) + bce(lf, 1.0))
     assert _d_loss_with_logits(noisy, lr, lf) == pytest.approx(expected, rel=0.02)
@@ -165,7 +165,7 @@ def test_short_training_with_every_trick_improves_fid(tmp_path, cache_dir):
 
     cfg = load_config("cdcgan-mnist-mbd", [
         "net.width=8", "net.mbd_b=16", "model.replay=true",
-        "model.replay_size=8", "model.smooth_real=0.1", "data.batch_size=32", "train.steps=60",
+        "model.replay_size=8", "objective.smooth_real=0.1", "data.batch_size=32", "train.steps=60",
         "train.seconds=null", "train.eval_samples=300", "train.tensorboard=false", "train.seed=1"])
     data = load_dataset(cfg.data)
     torch.manual_seed(1)

@@ -1,11 +1,11 @@
 """The digit-gans / guide objectives against hand computations."""
 import math
+import pytest
 
 import torch
 from torch import nn
 
 from gankit import losses
-from gankit.models.gan import GANConfig
 
 
 def test_bce_d_loss_hand_values():
@@ -73,7 +73,7 @@ def test_gradient_penalty_quadratic_critic_uses_interpolates():
 
 def test_wgan_clip_clamps_after_step():
     D = Linear([3.0, -0.001])
-    obj = losses.OBJECTIVES.get("wgan-clip")(GANConfig(objective="wgan-clip", clip=0.01))
+    obj = losses.OBJECTIVES.get("wgan-clip")(losses.ClipOptions(clip=0.01))
     obj.after_d_step(D)
     assert torch.allclose(D.w, torch.tensor([0.01, -0.001]))
 
@@ -81,7 +81,7 @@ def test_wgan_clip_clamps_after_step():
 def test_wgan_gp_objective_adds_weighted_penalty():
     D = Linear([3.0, 4.0])
     real, fake = torch.ones(4, 2), torch.zeros(4, 2)
-    obj = losses.OBJECTIVES.get("wgan-gp")(GANConfig(objective="wgan-gp", gp_weight=10.0))
+    obj = losses.OBJECTIVES.get("wgan-gp")(losses.GPOptions(gp_weight=10.0))
     loss, logs = obj.d_loss(D, real, fake)
     assert math.isclose(loss.item(), (0.0 - 7.0) + 10.0 * 16.0, rel_tol=1e-5)
     assert math.isclose(logs["wdist"].item(), 7.0, rel_tol=1e-6)
@@ -101,3 +101,23 @@ def test_gradient_penalty_draws_one_eps_per_sample():
     got = losses.gradient_penalty(HalfSquare(), real, fake).item()
     assert math.isclose(got, expected, rel_tol=1e-6)
     assert not math.isclose(got, ((eps[0, 0] - 1) ** 2).item(), rel_tol=1e-3)  # not one eps for all
+
+
+def test_pairwise_dwgan_objective_by_hand():
+    """dwgan.txt eq. 8 with a pairwise critic h(y, y') = sum(y - y'): the critic's loss is minus
+    (mean h + lambda ||h||), G's loss is plus the same; G's loss needs the real batch."""
+    class PairSum(nn.Module):
+        def forward(self, real, fake):
+            return (real - fake).sum(1)
+
+    real = torch.tensor([[1.0, 2.0], [0.0, 3.0]])  # h = (3, 3) for fake = 0
+    fake = torch.zeros(2, 2)
+    obj = losses.OBJECTIVES.get("dwgan")(losses.PairwiseOptions(penalty=0.5))
+    assert obj.pairwise and obj.critic
+    loss, logs = obj.d_loss(PairSum(), real, fake)
+    expected = 3.0 + 0.5 * math.sqrt(18.0)
+    assert math.isclose(loss.item(), -expected, rel_tol=1e-6) and math.isclose(logs["h_d"].item(), expected, rel_tol=1e-6)
+    g, _ = obj.g_loss(PairSum(), fake, real=real)
+    assert math.isclose(g.item(), expected, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="real batch"):
+        obj.g_loss(PairSum(), fake)

@@ -182,8 +182,8 @@ def test_preset_builds_and_trains_one_step(preset):
     data = fake_data(shape)
     model = build_model(cfg, data)
     before = {k: [p.detach().clone() for p in net.parameters()] for k, net in (("G", model.G), ("D", model.D))}
-    if cfg.model.objective == "wgan-clip":  # clipping alone moves D's weights: compare with clipped ones
-        before["D"] = [p.clamp(-cfg.model.clip, cfg.model.clip) for p in before["D"]]
+    if cfg.objective.name == "wgan-clip":  # clipping alone moves D's weights: compare with clipped ones
+        before["D"] = [p.clamp(-cfg.objective.clip, cfg.objective.clip) for p in before["D"]]
     logs = model.train_step(Batches(data, 4, seed=0), 0)
     assert all(torch.isfinite(v).all() for v in logs.values())
     assert "g_loss" in logs and "d_loss" in logs

@@ -90,7 +90,7 @@ def test_sigkill_at_random_step_then_resume_is_bit_identical(tmp_path, cache_dir
 def test_binarygan_slope_annealing_survives_resume(tmp_path, cache_dir, mnist_root):
     # 5,000 digits / 100 = 50 batches per epoch = 10 generator steps (5 critic batches each):
     # the slope is annealed at steps 10 and 20, on both sides of the checkpoint at 12
-    over = [f"data.root={mnist_root}", "model.objective=ns", "data.batch_size=100", "train.steps=24", "train.ckpt_every=12", "train.eval_samples=100",
+    over = [f"data.root={mnist_root}", "objective.name=ns", "data.batch_size=100", "train.steps=24", "train.ckpt_every=12", "train.eval_samples=100",
             "train.sample_every=1000", "train.tensorboard=false", "train.seed=2"]
     full, part = tmp_path / "full", tmp_path / "part"
     train(load_config("binarygan-mlp-dbn", over), full, cache_dir=cache_dir)

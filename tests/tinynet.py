@@ -79,7 +79,8 @@ if "tiny-bn-test" not in NETS:
 
 
 PRESET = """\
-model: {family: gan, objective: ns, flip: 0.05, smooth_real: 0.1}
+model: {family: gan}
+objective: {name: ns, flip: 0.05, smooth_real: 0.1}
 net: {name: tiny-bn-test, z_dim: 8, hidden: 24}
 data: {name: mnist, batch_size: 16}
 optim:

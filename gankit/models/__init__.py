@@ -5,7 +5,7 @@
 from gankit.registry import MODELS
 
 from gankit.models import gan  # noqa: E402,F401
-from gankit.models import dwgan  # noqa: E402,F401  (dwgan.txt Algorithm 1)
+from gankit.models import discrete  # noqa: E402,F401  (dwgan.txt: DWGAN and its WGAN baseline)
 from gankit.models import binarygan  # noqa: E402,F401
 from gankit.models import sae  # noqa: E402,F401
 

@@ -31,7 +31,7 @@ POSTS = ("threshold", "bernoulli")
 
 @dataclass
 class BinaryGANConfig(GANConfig):
-    objective: str = "wgan-gp"
+    default_objective = "wgan-gp"
     n_critic: int = 5
     slope_start: float = 1.0  # initial slope of sigma(slope * x)
     slope_rate: float = 1.1  # multiplied into the slope after each epoch (1 = no annealing)

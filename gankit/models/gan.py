@@ -1,7 +1,8 @@
 """The ``gan`` family: a generator and a discriminator/critic trained with a registered
 objective (ns, minimax, wgan-clip, wgan-gp; digit-gans.txt 2.1-2.2), n_critic critic
 steps per generator step. DCGAN, FCC-GAN, WGAN-CLIP, WGAN-GP and SNGAN are this
-family with different nets (``net.name``) and objectives (``model.objective``).
+family with different nets (``net.name``) and objectives (``objective.name``, with the
+objective's own options in the ``objective`` section).
 """
 from __future__ import annotations
 
@@ -20,12 +21,6 @@ from gankit.registry import MODELS, OBJECTIVES
 
 @dataclass
 class GANConfig(ModelConfig):
-    objective: str = "ns"  # ns | minimax | wgan-clip | wgan-gp
-    smooth_real: float = 0.0  # one-sided label smoothing: real target 1 - smooth_real
-    smooth_fake: float = 0.0  # two-sided: fake target smooth_fake
-    flip: float = 0.0  # probability of swapping a sample's real/fake targets
-    clip: float = 0.01  # wgan-clip weight bound c
-    gp_weight: float = 10.0  # wgan-gp lambda
     n_critic: int = 1  # D steps per G step
     # adaptive critic schedule (practical-gan-guide 5.3.1): critic_boost D steps for the first
     # critic_boost_first generator steps and every critic_boost_every-th step; 0 = off
@@ -50,24 +45,22 @@ class GANConfig(ModelConfig):
     ema: float = 0.0
 
     def validate(self) -> None:
-        OBJECTIVES.entry(self.objective)
-        for key in ("smooth_real", "smooth_fake", "flip"):
-            v = getattr(self, key)
-            if not 0 <= v < 0.5:
-                raise GankitError(f"config key 'model.{key}' must lie in [0, 0.5), got {v}")
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
-        if self.clip <= 0 or self.gp_weight < 0:
-            raise GankitError("config keys 'model.clip' must be > 0 and 'model.gp_weight' >= 0")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
             if getattr(self, key) < 0:
                 raise GankitError(f"config key 'model.{key}' must be >= 0, got {getattr(self, key)}")
-        if self.replay and OBJECTIVES.get(self.objective).critic:
-            raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{self.objective}'")
         if not 0 <= self.ema < 1:
             raise GankitError(f"config key 'model.ema' must lie in [0, 1), got {self.ema}")
         if self.replay_size == 1:
             raise GankitError("config key 'model.replay_size' must be 0 (automatic) or >= 2")
+
+    def validate_with(self, cfg: Config) -> None:
+        objective = OBJECTIVES.get(cfg.objective.name)
+        if objective.pairwise:
+            raise GankitError(f"objective '{cfg.objective.name}' needs a pairwise critic: use model.family=discrete")
+        if self.replay and objective.critic:
+            raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{cfg.objective.name}'")
 
 
 @MODELS.register("gan", options=GANConfig)
@@ -81,7 +74,7 @@ class GAN(Model):
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
         self.conditional = bool(getattr(cfg.net, "conditional", False))
-        self.objective = OBJECTIVES.get(cfg.model.objective)(cfg.model)
+        self.objective = OBJECTIVES.get(cfg.objective.name)(cfg.objective)
         self.G_ema = ema_copy(self.G) if cfg.model.ema else None  # frozen: not one of networks()
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)

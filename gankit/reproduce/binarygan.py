@@ -83,7 +83,7 @@ def evaluate_rows(name: str, model, n: int, cache_dir: Path | None) -> list[dict
         rows.append({
             "run": name, "preset": RUNS.get(name, name),
             "output": model.cfg.net.output, "post": post or "-",
-            "objective": model.cfg.model.objective, "net": model.cfg.net.name,
+            "objective": model.cfg.objective.name, "net": model.cfg.net.name,
             "is": round(m["is"], 4), "fid": round(m["fid"], 3), "classes_covered": m["classes_covered"],
             "binary_fraction": round(extra["binary_fraction"], 4),
             "preact_extreme": round(extra["preact_extreme"], 4), "slope": round(extra["slope"], 4),
