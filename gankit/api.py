@@ -35,6 +35,38 @@ def _override_list(overrides: Mapping | Sequence[str] | None) -> list[str]:
     return list(overrides)
 
 
+def sample_labels(model, n: int, labels: Sequence[int] | int | str | None = None, *,
+                  option: str | None = None):
+    """The class labels (a tensor [n], or None for an unconditional model) for ``n`` samples.
+
+    ``labels``: None (balanced classes 0, 1, 2, ...), one class for every sample, or a
+    sequence of classes repeated to ``n``. ``option`` names the command-line option(s) the
+    labels came from (``gankit sample --label/--labels``): ``labels`` is then the option's
+    value, an int (``--label``) or comma-separated text (``--labels``), and the errors speak
+    of the options; without it, of the ``labels`` argument (:meth:`Run.sample`).
+    """
+    import torch
+
+    k = model.data.num_classes
+    if labels is None:
+        return torch.arange(n) % k if model.conditional else None
+    if not model.conditional:
+        raise GankitError(f"{option or 'labels'} given but this run's model is not conditional")
+    if isinstance(labels, str) and option is not None:  # the text of --labels
+        try:
+            values = [int(v) for v in labels.split(",") if v.strip()]
+        except ValueError:
+            raise GankitError("--labels must be comma-separated integers, e.g. 3,3,7") from None
+    else:
+        values = [labels] if isinstance(labels, int) else list(labels)
+    bad = [v for v in values if not isinstance(v, int) or not 0 <= v < k]
+    if not values or bad:
+        if option is None:
+            raise GankitError(f"labels must be integers in 0..{k - 1}, got {labels!r}")
+        raise GankitError(f"label {bad[0]} is outside 0..{k - 1}" if values else "--labels is empty")
+    return torch.tensor((values * -(-n // len(values)))[:n])
+
+
 class Run:
     """A run directory opened for use: config, dataset, the newest checkpoint's model, metrics."""
 
@@ -66,24 +98,12 @@ class Run:
 
         ``labels`` (conditional runs): one class for all, or a sequence repeated to ``n``;
         by default classes are balanced (0, 1, 2, ...)."""
-        import torch
-
         from gankit.training.loop import generate_seeded
 
         if not isinstance(n, int) or n <= 0:
             raise GankitError(f"n must be a positive integer, got {n!r}")
         model = self.model
-        k = model.data.num_classes
-        if labels is None:
-            y = torch.arange(n) % k if model.conditional else None
-        else:
-            if not model.conditional:
-                raise GankitError("labels given but this run's model is not conditional")
-            values = [labels] if isinstance(labels, int) else list(labels)
-            if not values or any(not isinstance(v, int) or not 0 <= v < k for v in values):
-                raise GankitError(f"labels must be integers in 0..{k - 1}, got {labels!r}")
-            y = torch.tensor((values * -(-n // len(values)))[:n])
-        samples = generate_seeded(model, n, seed, y)
+        samples = generate_seeded(model, n, seed, sample_labels(model, n, labels))
         return next(iter(self._run.data.to_npz(samples).values()))
 
     def evaluate(self, n: int | None = None) -> dict:

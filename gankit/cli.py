@@ -26,31 +26,6 @@ def _open_out(path: Path, overwrite: bool) -> Path:
     return path
 
 
-def _parse_labels(args, model, n: int):
-    import torch
-
-    if args.labels is None and args.label is None:
-        if not model.conditional:
-            return None
-        return torch.arange(n) % model.data.num_classes  # balanced by default
-    if not model.conditional:
-        raise GankitError("--label/--labels given but this run's model is not conditional")
-    try:
-        if args.label is not None:
-            values = [int(args.label)] * n
-        else:
-            values = [int(v) for v in args.labels.split(",") if v.strip()]
-    except ValueError:
-        raise GankitError("--labels must be comma-separated integers, e.g. 3,3,7") from None
-    if not values:
-        raise GankitError("--labels is empty")
-    bad = [v for v in values if not 0 <= v < model.data.num_classes]
-    if bad:
-        raise GankitError(f"label {bad[0]} is outside 0..{model.data.num_classes - 1}")
-    reps = -(-n // len(values))
-    return torch.tensor((values * reps)[:n])
-
-
 # ------------------------------------------------------------------ commands
 def cmd_list(args) -> int:
     import dataclasses
@@ -180,13 +155,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from gankit.api import sample_labels
     from gankit.training.loop import check_sample_count, generate_seeded
     from gankit.training.run import open_run
 
     run = open_run(Path(args.run))
     model = run.model
     check_sample_count(model, args.n)
-    labels = _parse_labels(args, model, args.n)
+    labels = sample_labels(model, args.n, args.label if args.label is not None else args.labels,
+                           option="--label/--labels")
     if args.out and Path(args.out).suffix.lower() == ".png":
         # `--out grid.png` means a picture, not a zip archive with a .png name
         if args.png:
@@ -409,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("reconstruct", help="symbolic autoencoder: reconstruction grid and class agreement")
     s.add_argument("run", help="symbolic autoencoder run directory")
-    s.add_argument("--png", help="grid: rows of real images, G(D_0(x)), G(D_1(x))")
+    s.add_argument("--png", help="grid: rows of real images, G(E_0(x)), G(E_1(x))")
     s.add_argument("--cols", type=int, default=10, help="images per row (default 10)")
     s.add_argument("--blocks", type=int, default=3, help="blocks of three rows (default 3)")
     s.add_argument("--seed", type=int, default=0, help="which training images are shown")

@@ -42,7 +42,7 @@ def test_symbols_have_unit_norm(mnist):
     torch.manual_seed(0)
     model = build_model(_cfg(), mnist)
     for unit in (0, 1):
-        s = model.D(mnist.x[:16], unit)  # train mode
+        s = model.encoders(mnist.x[:16], unit)  # train mode
         assert s.shape == (16, 8)
         assert torch.allclose(s.norm(dim=1), torch.ones(16), atol=1e-5)
         assert torch.allclose(model.encode(mnist.x[:16], unit).norm(dim=1), torch.ones(16), atol=1e-5)
@@ -169,17 +169,17 @@ def test_augment_gives_each_encoder_its_own_view(mnist, monkeypatch):
     cfg = load_config("sae-mnist", ["net.width=8", "data.batch_size=8", "model.augment=2"])
     model = build_model(cfg, mnist)
     seen = []
-    real_forward = model.D.forward
-    monkeypatch.setattr(model.D, "forward", lambda x, unit: (seen.append(x), real_forward(x, unit))[1])
+    real_forward = model.encoders.forward
+    monkeypatch.setattr(model.encoders, "forward", lambda x, unit: (seen.append(x), real_forward(x, unit))[1])
     torch.manual_seed(1)
     model.forward_losses(mnist.x[:8])
-    assert not torch.equal(seen[0], seen[1])  # D0 and D1 read different shifts of one batch
+    assert not torch.equal(seen[0], seen[1])  # E0 and E1 read different shifts of one batch
     assert not torch.equal(seen[0], mnist.x[:8])
 
 
 def test_crossed_pathways_by_hand(mnist):
     """Section 3.6 steps 1-3 and 3.4: Ĩ_k = G(s_k) with the generalizing unit's seed s_0 blurred,
-    and the fake symbols cross over, s̃_0 = D_0(Ĩ_1) and s̃_1 = D_1(Ĩ_0); the adversarial losses
+    and the fake symbols cross over, s̃_0 = E_0(Ĩ_1) and s̃_1 = E_1(Ĩ_0); the adversarial losses
     (l̃_kernel^k, l̃_shell^k) pair each s_k with its s̃_k. Rebuilt by hand from the seeds
     that G was fed (a hook), with the same batches through each net (train-mode batch norm)."""
     torch.manual_seed(0)
@@ -191,15 +191,15 @@ def test_crossed_pathways_by_hand(mnist):
     got = {k: float(v.detach()) for k, v in model.forward_losses(x).items()}
     hook.remove()
     with torch.no_grad():
-        s = (model.D(x, 0), model.D(x, 1))
+        s = (model.encoders(x, 0), model.encoders(x, 1))
         assert len(seeds) == 1 and seeds[0].shape == (2 * n, 8)  # one pass of G on both seeds
         seed0, seed1 = seeds[0][:n], seeds[0][n:]
         assert torch.equal(seed1, s[1])  # unit 1's symbols seed Ĩ_1 unchanged
         assert (seed0 - s[0]).abs().max() > 1e-3  # s_0 is blurred (3.4) ...
         assert torch.allclose(seed0.norm(dim=1), torch.ones(n), atol=1e-5)  # ... back onto the sphere
         fake0, fake1 = model.G(seeds[0]).chunk(2)
-        crossed = (model.D(fake1, 0), model.D(fake0, 1))  # s̃_0 = D_0(Ĩ_1), s̃_1 = D_1(Ĩ_0)
-        straight = (model.D(fake0, 0), model.D(fake1, 1))  # what uncrossed pathways would give
+        crossed = (model.encoders(fake1, 0), model.encoders(fake0, 1))  # s̃_0 = E_0(Ĩ_1), s̃_1 = E_1(Ĩ_0)
+        straight = (model.encoders(fake0, 0), model.encoders(fake1, 1))  # what uncrossed pathways would give
 
     def h(v, p):
         v = min(max(v, -1 + eps), 1 - eps)
@@ -217,3 +217,44 @@ def test_crossed_pathways_by_hand(mnist):
         # the uncrossed route would give other values, well beyond the tolerance above
         assert adversarial(s[k], straight[k]) != pytest.approx((kernel, shell), rel=1e-3)
     assert got["l_G"] == pytest.approx(got["l_shell_fake0"] + got["l_shell_fake1"], rel=1e-6)
+
+
+def test_checkpoint_with_the_old_network_names_loads_and_resumes_exactly(mnist, tmp_path):
+    """The bi-net was once ``model.D``: a checkpoint whose state-dict keys say ``D.*`` (written
+    then) loads as ``encoders.*`` through the loop's ``restore``, then samples and trains on
+    bit-exactly like the model that wrote it."""
+    from gankit.training.checkpoint import atomic_save, load_checkpoint
+    from gankit.training.loop import checkpoint_state, restore
+
+    cfg = _cfg()
+    torch.manual_seed(0)
+    a, batches_a = build_model(cfg, mnist), Batches(mnist, 32, seed=0)
+    for step in range(2):  # non-trivial batch-norm statistics and Adam moments
+        a.train_step(batches_a, step)
+    state = checkpoint_state(a, batches_a, 2, 0.0, cfg)
+    old = type(state["model"])((("D." + k[len("encoders."):]) if k.startswith("encoders.") else k, v)
+                               for k, v in state["model"].items())
+    old._metadata = type(state["model"]._metadata)(
+        (("D" + k[len("encoders"):]) if k.startswith("encoders") else k, v)
+        for k, v in state["model"]._metadata.items())
+    assert {k.split(".")[0] for k in old} == {"G", "D"} and list(state["optim"]) == ["g", "d"]
+    atomic_save({**state, "model": old}, tmp_path / "step_00000002.pt")
+    loaded = load_checkpoint(tmp_path / "step_00000002.pt")
+    assert any(k.startswith("D.units.1.") for k in loaded["model"])
+
+    torch.manual_seed(1)
+    b, batches_b = build_model(cfg, mnist), Batches(mnist, 32, seed=1)
+    restore(b, batches_b, loaded)
+    for key, value in a.state_dict().items():
+        assert torch.equal(b.state_dict()[key], value), key
+    torch.manual_seed(7)
+    want = a.generate(8)
+    torch.manual_seed(7)
+    assert torch.equal(b.generate(8), want)
+    torch.manual_seed(3)
+    want = a.train_step(batches_a, 2)
+    torch.manual_seed(3)
+    got = b.train_step(batches_b, 2)
+    assert all(torch.equal(got[k], want[k]) for k in want)
+    for (key, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(pa, pb), key

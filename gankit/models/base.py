@@ -31,6 +31,24 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     return opt
 
 
+def rename_state_keys(state: dict, renamed: dict[str, str]) -> dict:
+    """``state`` with the keys ``OLD.rest`` (and ``OLD`` itself) of each ``OLD -> NEW`` in
+    ``renamed`` as ``NEW.rest``; ``state`` itself when nothing is renamed. The copy keeps the
+    per-module ``_metadata`` (layer versions), renamed alike."""
+    if not renamed or not any(k.split(".", 1)[0] in renamed for k in state):
+        return state
+
+    def new(key: str) -> str:
+        head, dot, rest = key.partition(".")
+        return renamed[head] + dot + rest if head in renamed else key
+
+    out = type(state)((new(k), v) for k, v in state.items())
+    meta = getattr(state, "_metadata", None)
+    if meta is not None:
+        out._metadata = type(meta)((new(k), v) for k, v in meta.items())
+    return out
+
+
 class Model(nn.Module):
     """A model family: its networks (submodules), optimizers, and one training step.
 
@@ -45,6 +63,9 @@ class Model(nn.Module):
     #: that computes parameter gradients with ``torch.autograd.grad`` (which DDP's hooks
     #: never see) sets this False: its gradients are then averaged before each optimizer step.
     ddp: bool = True
+    #: networks a family renamed, old attribute name -> new: the state-dict keys of
+    #: checkpoints written under the old name load (:meth:`load_state_dict` maps them)
+    renamed_state: dict[str, str] = {}
 
     def __init__(self, cfg: Config, data: Dataset):
         super().__init__()
@@ -72,6 +93,10 @@ class Model(nn.Module):
             if decay != 1.0:
                 for group in opt.param_groups:
                     group["lr"] *= decay
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """``nn.Module.load_state_dict``, after mapping keys under a renamed network to its new name."""
+        return super().load_state_dict(rename_state_keys(state_dict, self.renamed_state), *args, **kwargs)
 
     def extra_state(self) -> dict:
         """Schedule state beyond parameters and buffers (saved in checkpoints)."""

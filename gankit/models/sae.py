@@ -1,10 +1,11 @@
 """The ``sae`` family: the symbolic autoencoder (symbolic-autoencoder.txt section 3).
 
-Two encoders D0, D1 (the bi-net, net ``sae-dcgan``) map an image to symbols on
-the unit sphere; a generator G maps a symbol back to an image. One training
-step is the algorithm of section 3.6, steps 1-16, with the crossed pathways:
+Two encoders E0, E1 (the bi-net ``encoders``, net ``sae-dcgan``; the paper's D_1,
+D_2) map an image to symbols on the unit sphere; a generator G maps a symbol back
+to an image. One training step is the algorithm of section 3.6, steps 1-16, with
+the crossed pathways:
 
-    s_k = D_k(I)             Ĩ_k = G(s_k)            s̃_k = D_k(Ĩ_{1-k})
+    s_k = E_k(I)             Ĩ_k = G(s_k)            s̃_k = E_k(Ĩ_{1-k})
     A^k = h(s_k s_kᵀ, k)     B = h(s_0 s_1ᵀ, 1)
     C^k = h(s_k s̃_kᵀ, 0)     C̃^k = h(s_k s̃_kᵀ, 1)
 
@@ -19,7 +20,7 @@ Both gradients come from the same forward pass and both updates happen in the
 same step (15-16). Unit 1 (self loss target 1: its symbols attract) is the
 *generalizing* unit, unit 0 (target 0: they repel) the *diversifying* one
 (3.3). Semantic blurring (3.4): the symbol s_0 that seeds the generalizing
-unit's fake image Ĩ_0 (judged by D_1) gets Gaussian noise of std
+unit's fake image Ĩ_0 (judged by E_1) gets Gaussian noise of std
 ``model.blur`` and is renormalised onto the sphere.
 
 Note: the diagonal of A^0 is a symbol with itself (x = 1): h clamps it to the
@@ -118,45 +119,52 @@ def frozen_bn_stats(module: nn.Module):
 
 @MODELS.register("sae", options=SAEConfig)
 class SymbolicAutoencoder(Model):
-    """Bi-net (D0, D1) + symbol-to-image generator G trained by section 3.6."""
+    """Bi-net ``encoders`` (E0, E1) + symbol-to-image generator ``G`` trained by section 3.6.
+
+    Earlier gankit named the bi-net ``D``: checkpoints with ``D.*`` state-dict keys load as
+    ``encoders.*`` (``renamed_state``). The encoders' optimizer keeps its checkpoint name
+    ``d``, that of its config section ``optim.d``.
+    """
 
     ddp = False  # gradients come from torch.autograd.grad (steps 15-16), which DDP cannot see
+    renamed_state = {"D": "encoders"}  # the bi-net's old attribute name, in older checkpoints
 
     def __init__(self, cfg: Config, data: Dataset):
         super().__init__(cfg, data)
-        self.G, self.D = build_nets(cfg.net, data)
-        if not hasattr(self.D, "units"):
+        self.G, self.encoders = build_nets(cfg.net, data)
+        if not hasattr(self.encoders, "units"):
             raise GankitError(f"model family 'sae' needs net 'sae-dcgan' (two encoders), got '{cfg.net.name}'")
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
-        self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
+        self.opt_enc = make_optimizer(self.encoders.parameters(), cfg.optim.d)
 
     def optimizers(self):
-        return {"g": self.opt_g, "d": self.opt_d}
+        return {"g": self.opt_g, "d": self.opt_enc}
 
     def forward_losses(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """Steps 1-14 on one batch of real images."""
         shift, bg = self.cfg.model.augment, self.data.value_range[0]
-        s = (self.D(random_shift(real, shift, bg), 0), self.D(random_shift(real, shift, bg), 1))  # step 1
+        E = self.encoders
+        s = (E(random_shift(real, shift, bg), 0), E(random_shift(real, shift, bg), 1))  # step 1
         seeds = torch.cat([blur_symbols(s[0], self.cfg.model.blur), s[1]])
         if not self.cfg.model.grad_through_g:
             seeds = seeds.detach()
         fake = self.G(seeds).chunk(2)  # step 2: Ĩ_0, Ĩ_1 (one batch through G)
-        with frozen_bn_stats(self.D):
-            s_fake = (self.D(fake[1], 0), self.D(fake[0], 1))  # step 3: crossed pathways
+        with frozen_bn_stats(E):
+            s_fake = (E(fake[1], 0), E(fake[0], 1))  # step 3: crossed pathways
         return sae_losses(s, s_fake, self.cfg.model.eps)
 
     def train_step(self, batches: Batches, step: int) -> dict:
         real, _ = batches.next()
         losses = self.forward_losses(real)
-        d_params = [p for p in self.D.parameters() if p.requires_grad]
+        enc_params = [p for p in self.encoders.parameters() if p.requires_grad]
         g_params = [p for p in self.G.parameters() if p.requires_grad]
         # steps 15-16: each player's gradient of its own loss, from the same forward pass
-        d_grads = torch.autograd.grad(losses["l_B"], d_params, retain_graph=True, allow_unused=True)
+        enc_grads = torch.autograd.grad(losses["l_B"], enc_params, retain_graph=True, allow_unused=True)
         g_grads = torch.autograd.grad(losses["l_G"], g_params, allow_unused=True)
-        for params, grads in ((d_params, d_grads), (g_params, g_grads)):
+        for params, grads in ((enc_params, enc_grads), (g_params, g_grads)):
             for p, g in zip(params, grads):
                 p.grad = g
-        self.opt_d.step()
+        self.opt_enc.step()
         self.opt_g.step()
         return {k: v.detach() for k, v in losses.items()}
 
@@ -167,7 +175,7 @@ class SymbolicAutoencoder(Model):
         was = self.training
         self.eval()
         try:
-            out = [self.D(x[i:i + batch_size].to(self.device), unit) for i in range(0, len(x), batch_size)]
+            out = [self.encoders(x[i:i + batch_size].to(self.device), unit) for i in range(0, len(x), batch_size)]
         finally:
             self.train(was)
         return torch.cat(out)
@@ -184,7 +192,7 @@ class SymbolicAutoencoder(Model):
 
     def reconstruction_agreement(self, unit: int, x: torch.Tensor | None = None,
                                  y: torch.Tensor | None = None) -> float:
-        """Share of reconstructions G(D_unit(x)) that the gankit digit classifier puts in
+        """Share of reconstructions G(E_unit(x)) that the gankit digit classifier puts in
         their input's class y (default: the whole training set)."""
         from gankit.metrics import default_cache_dir
         from gankit.metrics.classifier import get_classifier
@@ -211,7 +219,7 @@ class SymbolicAutoencoder(Model):
 
     @torch.no_grad()
     def generate(self, n, labels=None):
-        """G(D_u(x)) for n random training images x (u = ``model.sample_unit``).
+        """G(E_u(x)) for n random training images x (u = ``model.sample_unit``).
 
         G is only trained on symbols the encoders produce, which cover a small
         part of the sphere (the generalizing unit's ring is tight), so uniform

@@ -54,8 +54,9 @@ def output_layer(kind: str) -> nn.Module:
     return SigmoidOutput() if kind == "sigmoid" else BinaryNeuron(kind)
 
 
-class Generator(nn.Module):
-    """``body`` maps z to output logits [N,1,28,28]; ``out`` binarizes them (or applies sigmoid)."""
+class BinaryGANGenerator(nn.Module):
+    """``body`` maps z to output logits [N,1,28,28]; ``out``, the output neurons, binarizes them
+    (or applies sigmoid)."""
 
     def __init__(self, body: nn.Module, out: nn.Module, z_dim: int):
         super().__init__()
@@ -72,7 +73,9 @@ class Generator(nn.Module):
         return self.out(self.logits(z))
 
 
-class Discriminator(nn.Module):
+class BinaryGANDiscriminator(nn.Module):
+    """``net`` maps images to one logit (or critic value) each, returned as [N]."""
+
     def __init__(self, net: nn.Module):
         super().__init__()
         self.net = net
@@ -106,7 +109,7 @@ def mlp(cfg: BinaryGANNetConfig, data):
         nn.Linear(512, 256), *_bn(cfg.d_bn, 256), nn.LeakyReLU(LRELU),
         nn.Linear(256, 1),
     )
-    return Generator(body, output_layer(cfg.output), cfg.z_dim), Discriminator(d)
+    return BinaryGANGenerator(body, output_layer(cfg.output), cfg.z_dim), BinaryGANDiscriminator(d)
 
 
 @NETS.register("binarygan-cnn", options=BinaryGANNetConfig)
@@ -129,7 +132,7 @@ def cnn(cfg: BinaryGANNetConfig, data):
         nn.Linear(64 * 6 * 6, 128), *_bn(cfg.d_bn, 128), nn.LeakyReLU(LRELU),
         nn.Linear(128, 1),
     )
-    return Generator(body, output_layer(cfg.output), cfg.z_dim), Discriminator(d)
+    return BinaryGANGenerator(body, output_layer(cfg.output), cfg.z_dim), BinaryGANDiscriminator(d)
 
 
 mlp.input_shape = cnn.input_shape = (1, 28, 28)  # `gankit list --nets` counts parameters on this shape

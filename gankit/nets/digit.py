@@ -110,8 +110,8 @@ class Pad(nn.Module):
         return f"{self.n}, value={self.value}"
 
 
-class Generator(nn.Module):
-    """z [N, z_dim] -> images [N, C, H, W]; ``y`` is ignored (unconditional)."""
+class SequentialGenerator(nn.Module):
+    """A stack of layers, z [N, z_dim] -> images [N, C, H, W]; ``y`` is ignored (unconditional)."""
 
     def __init__(self, *layers: nn.Module):
         super().__init__()
@@ -121,8 +121,8 @@ class Generator(nn.Module):
         return self.net(z)
 
 
-class Discriminator(nn.Module):
-    """images [N, C, H, W] -> logits / critic values [N]; ``y`` is ignored."""
+class SequentialDiscriminator(nn.Module):
+    """A stack of layers, images [N, C, H, W] -> logits / critic values [N]; ``y`` is ignored."""
 
     def __init__(self, *layers: nn.Module):
         super().__init__()
@@ -212,7 +212,7 @@ def image_net(name: str, shape: tuple[int, int, int], options: type):
 # ---------------------------------------------------------------- shared stacks
 def dcgan_mnist_g(z, w, c):
     """Table A.1 / A.10-style G: FC(7*7*256) -> 7x7 -> 7 -> 14 -> 28."""
-    return Generator(
+    return SequentialGenerator(
         *fc(z, w(256) * 49, bn=True, act="relu"), Reshape(w(256), 7, 7),
         *convt(w(256), w(128), 3, 1, bn=True, act="relu"),
         *convt(w(128), w(64), 3, 2, bn=True, act="relu"),
@@ -222,7 +222,7 @@ def dcgan_mnist_g(z, w, c):
 
 def dcgan_mnist_d(w, c, dropout):
     """Table A.1/A.3 D: 28 -> 14 -> 7 -> 4, Flatten(512*4*4 = 8192), FC(1)."""
-    return Discriminator(
+    return SequentialDiscriminator(
         *conv(c, w(128), 3, 2, bn=True, dropout=dropout),
         *conv(w(128), w(256), 3, 2, bn=True, dropout=dropout),
         *conv(w(256), w(512), 3, 2, bn=True, dropout=dropout),
@@ -233,7 +233,7 @@ def dcgan_mnist_d(w, c, dropout):
 def fcc_mnist_g(z, w, c):
     """Table A.2/A.3/A.8 G: FC(64) ReLU, FC(512) ReLU, FC(1152) BN (no activation, as the
     table says), 3x3 -> 7 ('valid') -> 14 -> 28 ('same')."""
-    return Generator(
+    return SequentialGenerator(
         *fc(z, w(64), act="relu"), *fc(w(64), w(512), act="relu"),
         *fc(w(512), w(128) * 9, bn=True), Reshape(w(128), 3, 3),
         *convt(w(128), w(64), 3, 2, mode="valid", bn=True, act="relu"),
@@ -244,7 +244,7 @@ def fcc_mnist_g(z, w, c):
 
 def fcc_mnist_d(w, c, dropout):
     """Table A.2/A.8 D: 28 -> 14 -> 7 -> 4, Flatten(128*4*4 = 2048), FC 512-64-16-1."""
-    return Discriminator(
+    return SequentialDiscriminator(
         *conv(c, w(32), 3, 2, bn=True, dropout=dropout),
         *conv(w(32), w(64), 3, 2, bn=True, dropout=dropout),
         *conv(w(64), w(128), 3, 2, bn=True, dropout=dropout),
@@ -343,8 +343,8 @@ def wgan_clip_mnist(cfg, w, c, data):
     lists no output layer; we add the FC(1) its "Output: (1)" needs.
     """
     lo = float(data.value_range[0])
-    G = Generator(*wgan_clip_g(cfg.z_dim, w, c), Crop(2))
-    D = Discriminator(Pad(2, lo), *wgan_clip_d(w, c))
+    G = SequentialGenerator(*wgan_clip_g(cfg.z_dim, w, c), Crop(2))
+    D = SequentialDiscriminator(Pad(2, lo), *wgan_clip_d(w, c))
     return G, D
 
 
@@ -366,13 +366,13 @@ def sngan_mnist(cfg, w, c, data):
     Flatten 128x7x7 = 6272 as the table says. G has no output activation in
     the table and stays linear.
     """
-    G = Generator(
+    G = SequentialGenerator(
         *fc(cfg.z_dim, w(256) * 49, bn=True, act="lrelu"), Reshape(w(256), 7, 7),
         *convt(w(256), w(128), 5, 1, bn=True, act="lrelu"),
         *convt(w(128), w(64), 5, 2, bn=True, act="lrelu"),
         *convt(w(64), c, 5, 2),
     )
-    D = Discriminator(
+    D = SequentialDiscriminator(
         *conv(c, w(64), 5, 2, sn=True), *conv(w(64), w(128), 5, 2, sn=True),
         nn.Flatten(), *fc(w(128) * 49, 1, sn=True),
     )
@@ -386,13 +386,13 @@ def dcgan_svhn(cfg, w, c, data):
 
     The table's "Flatten (3072)" contradicts its convs (512x4x4 = 8192); we use 8192.
     """
-    G = Generator(
+    G = SequentialGenerator(
         *fc(cfg.z_dim, w(256) * 16, bn=True, act="relu"), Reshape(w(256), 4, 4),
         *convt(w(256), w(128), 4, 2, bn=True, act="relu"),
         *convt(w(128), w(64), 4, 2, bn=True, act="relu"),
         *convt(w(64), c, 4, 2, act="tanh"),
     )
-    D = Discriminator(*svhn_pool_d(w, c, (128, 256, 512), cfg.dropout), *fc(w(512) * 16, 1))
+    D = SequentialDiscriminator(*svhn_pool_d(w, c, (128, 256, 512), cfg.dropout), *fc(w(512) * 16, 1))
     return G, D
 
 
@@ -403,13 +403,13 @@ def fccgan_svhn(cfg, w, c, data):
     The table's last CONVT has stride 3, which cannot map 16x16 to 32x32
     (16*3 = 48); we use stride 2 as in Table A.4 (same parameter count).
     """
-    G = Generator(
+    G = SequentialGenerator(
         *fcc_svhn_head(cfg.z_dim, w),
         *convt(w(256), w(128), 4, 2, bn=True, act="relu"),
         *convt(w(128), w(64), 4, 2, bn=True, act="relu"),
         *convt(w(64), c, 4, 2, act="tanh"),
     )
-    D = Discriminator(
+    D = SequentialDiscriminator(
         *conv(c, w(64), 4, 2, bn=True), *conv(w(64), w(128), 4, 2, bn=True),
         *conv(w(128), w(256), 4, 2, bn=True), nn.Flatten(), *fc_tail(w(256) * 16, w),
     )
@@ -423,7 +423,7 @@ def wgan_clip_svhn(cfg, w, c, data):
     The table's last CONVT says 1 channel but its output is 32x32x3; we output 3.
     Same Flatten discrepancy (4096 vs 16384) and missing FC(1) as A.6.
     """
-    return Generator(*wgan_clip_g(cfg.z_dim, w, c)), Discriminator(*wgan_clip_d(w, c))
+    return SequentialGenerator(*wgan_clip_g(cfg.z_dim, w, c)), SequentialDiscriminator(*wgan_clip_d(w, c))
 
 
 @image_net("wgangp-svhn", SVHN, DigitNetConfig)
@@ -433,13 +433,13 @@ def wgangp_svhn(cfg, w, c, data):
     The last CONVT uses 'same' padding, which equals 'valid' + CROP(1) (34 -> 32).
     D's table ends at FC(16); we add the FC(1) its "Output: (1)" needs.
     """
-    G = Generator(
+    G = SequentialGenerator(
         *fcc_svhn_head(cfg.z_dim, w),
         *convt(w(256), w(128), 4, 2, mode="valid", crop=1, bn=True, act="relu"),
         *convt(w(128), w(64), 4, 2, mode="valid", crop=1, bn=True, act="relu"),
         *convt(w(64), c, 4, 2, act="tanh"),
     )
-    D = Discriminator(*svhn_pool_d(w, c, (64, 128, 256)), *fc_tail(w(256) * 16, w))
+    D = SequentialDiscriminator(*svhn_pool_d(w, c, (64, 128, 256)), *fc_tail(w(256) * 16, w))
     return G, D
 
 
@@ -454,14 +454,14 @@ def sngan_svhn(cfg, w, c, data):
     get none. D's "Flatten (1024)" contradicts its 'same' convs (256x4x4 = 4096);
     we use 4096.
     """
-    G = Generator(
+    G = SequentialGenerator(
         *fc(cfg.z_dim, w(64)), *fc(w(64), w(512)),
         *fc(w(512), w(256) * 16, bn=True), Reshape(w(256), 4, 4),
         *convt(w(256), w(128), 4, 2, mode="valid", crop=1, bn=True, act="relu"),
         *convt(w(128), w(64), 4, 2, mode="valid", crop=1, bn=True, act="relu"),
         *convt(w(64), c, 4, 2, mode="valid", crop=1),
     )
-    D = Discriminator(
+    D = SequentialDiscriminator(
         *conv(c, w(64), 4, 2, sn=True), *conv(w(64), w(128), 4, 2, sn=True),
         *conv(w(128), w(256), 4, 2, sn=True), nn.Flatten(), *fc_tail(w(256) * 16, w, sn=True),
     )

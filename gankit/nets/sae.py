@@ -1,6 +1,6 @@
 """Networks of the symbolic autoencoder (symbolic-autoencoder.txt section 4).
 
-The bi-net is two DCGAN-style encoders D0, D1 (convolutions with kernel 5 and
+The bi-net is two DCGAN-style encoders E0, E1 (convolutions with kernel 5 and
 stride 2, ReLU, batch norm) whose last activation is l2 normalisation, so each
 maps an image to a symbol on the unit sphere S^(m-1). The generator G maps a
 symbol to an image with DCGAN-style transposed convolutions and tanh; it takes
@@ -71,7 +71,7 @@ class Encoder(nn.Module):
 
 
 class BiNet(nn.Module):
-    """The bicameral network (D0, D1); ``forward(x, unit)`` -> that unit's symbols [N, m]."""
+    """The bicameral network: encoders E0, E1 (``units``); ``forward(x, unit)`` -> that unit's symbols [N, m]."""
 
     def __init__(self, channels: int, size: int, m: int, width: int, batchnorm: bool):
         super().__init__()
@@ -115,8 +115,8 @@ def sae_dcgan(cfg: SAENetConfig, data) -> tuple[nn.Module, nn.Module]:
         raise GankitError(f"net 'sae-dcgan' needs square images [C, H, H], got dataset shape {data.shape}")
     c, size, _ = data.shape
     G = SymbolGenerator(c, size, cfg.z_dim, cfg.width, cfg.batchnorm)
-    D = BiNet(c, size, cfg.z_dim, cfg.width, cfg.batchnorm)
-    return G, D
+    encoders = BiNet(c, size, cfg.z_dim, cfg.width, cfg.batchnorm)
+    return G, encoders
 
 
 sae_dcgan.input_shape = (1, 28, 28)  # for `gankit list --nets` parameter counts

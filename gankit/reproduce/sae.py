@@ -5,7 +5,7 @@
   a classifier fit on ``per_class`` labelled symbols per class, scored on all other
   images, against the same probe on raw pixels and on the penultimate features of a
   DCGAN discriminator trained through the core loop for the same budget (``gankit probe``).
-- ``reconstruction_report``: real images above G(D_0(x)) and G(D_1(x)), and the share of
+- ``reconstruction_report``: real images above G(E_0(x)) and G(E_1(x)), and the share of
   reconstructions the gankit digit classifier puts in their input's class (``gankit reconstruct``).
 - ``sphere_plot``: figure 6 for m = 3, a Lambert azimuthal equal-area projection of both
   units' symbols centred on the generalizing unit's mean direction, coloured by digit
@@ -55,23 +55,23 @@ def encode_run(run_dir: Path, unit: int = GENERALIZING) -> dict[str, np.ndarray]
 
 
 # ------------------------------------------------------------------ probe
-def penultimate_features(D: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """The input of D's last linear/conv layer (its penultimate features), flattened, in eval mode."""
-    last = [m for m in D.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.Conv1d))]
+def penultimate_features(net: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """The input of ``net``'s last linear/conv layer (its penultimate features), flattened, in eval mode."""
+    last = [m for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.Conv1d))]
     if not last:
         raise GankitError("the baseline discriminator has no linear or conv layer to take features from")
     captured: list[torch.Tensor] = []
     handle = last[-1].register_forward_pre_hook(lambda mod, inp: captured.append(inp[0].flatten(1).cpu()))
-    was = D.training
-    D.eval()
+    was = net.training
+    net.eval()
     try:
         with torch.no_grad():
-            device = next(D.parameters()).device
+            device = next(net.parameters()).device
             for i in range(0, len(x), batch_size):
-                D(x[i:i + batch_size].to(device))
+                net(x[i:i + batch_size].to(device))
     finally:
         handle.remove()
-        D.train(was)
+        net.train(was)
     return torch.cat(captured)
 
 
@@ -119,7 +119,7 @@ def probe_run(run_dir: Path, per_class: int = 10, seed: int = 0, classifier: str
         out[f"sae_unit{u}"] = probe_accuracy(run.model.encode(data.x, u), labels, per_class, seed, classifier)
     out["sae"] = out[f"sae_unit{unit}"]
     for u in (0, 1):  # like for like with the DCGAN baseline: the encoder's penultimate features
-        feats = penultimate_features(run.model.D.units[u], data.x)
+        feats = penultimate_features(run.model.encoders.units[u], data.x)
         out[f"sae_features_unit{u}"] = probe_accuracy(feats, labels, per_class, seed, classifier)
     out["pixels"] = probe_accuracy(data.x, labels, per_class, seed, classifier)
     if dcgan:
@@ -141,7 +141,7 @@ def reconstruction_report(run_dir: Path, png: Path | None = None, cols: int = 10
     """Agreement of both units' reconstructions over the whole training set; optional grid PNG.
 
     The grid has ``blocks`` groups of three rows: ``cols`` random real images, then
-    G(D_0(image)), then G(D_1(image)).
+    G(E_0(image)), then G(E_1(image)).
     """
     run = open_sae_run(run_dir)
     model, data = run.model, run.data
