@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
+from torch import nn
 
 import tinynet
+from gankit.models.base import Model
 from gankit.training.checkpoint import Checkpoints
+from gankit.training.distributed import _DDP, TrainingView, World
+from gankit.training.loop import advance
 
 HERE = Path(__file__).parent
 
@@ -72,3 +77,59 @@ def test_two_processes_train_one_model(tmp_path, cache_dir, mnist_root):
     w0, w1 = (torch.load(dump / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(w0[k], w1[k]) for k in w0)
     assert [r.split(",")[0] for r in (run / "losses.csv").read_text().splitlines()] == ["step", "2", "4", "6", "8"]
+
+
+class _TwoNets(Model):
+    """Two small networks and one optimizer; ``train_step`` records what it sees."""
+
+    def __init__(self, fail: bool = False):
+        super().__init__(cfg=None, data=None)
+        self.G = nn.Linear(2, 2)
+        self.D = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+        self.opt = torch.optim.SGD(self.parameters(), lr=0.1)
+        self.seen: list = []
+        self.fail = fail
+
+    def optimizers(self):
+        return {"opt": self.opt}
+
+    def train_step(self, batches, step):
+        self.seen.append((type(self.G), type(self.D)))
+        self.steps_done = step + 1  # an attribute the step sets lands on the model itself
+        if self.fail:
+            raise RuntimeError("step failed")
+        loss = self.D(self.G(torch.randn(4, 2))).square().mean()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss}
+
+    def on_step_end(self, step):
+        self.seen.append(("end", type(self.G)))
+
+
+class _Batches:
+    epoch = 0
+
+
+def test_wrap_returns_a_training_view_and_keeps_the_model_plain():
+    model = _TwoNets()
+    assert World().wrap(model) is model  # a single process trains the model itself
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        view = World(rank=0, size=2).wrap(model)  # active: DDP (over a group of one here)
+        assert isinstance(view, TrainingView) and view.model is model
+        keys = set(model.state_dict())
+        sums: dict = {}
+        assert advance(view, _Batches(), 0, sums) == 1 and set(sums) == {"loss"}
+        # the step and its hooks ran on DDP networks; the model is plain again afterwards
+        assert model.seen == [(_DDP, _DDP), ("end", _DDP)]
+        assert type(model.G) is nn.Linear and type(model.D) is nn.Sequential
+        assert set(model.state_dict()) == keys and not any(k.startswith("module.") for k in keys)
+        assert model.steps_done == 1
+        failing = _TwoNets(fail=True)
+        with pytest.raises(RuntimeError):
+            World(rank=0, size=2).wrap(failing).train_step(_Batches(), 0)
+        assert type(failing.G) is nn.Linear and type(failing.D) is nn.Sequential
+    finally:
+        dist.destroy_process_group()

@@ -121,7 +121,6 @@ def mnist_idx(directory: Path) -> Path:
 
 def _dump_weights(directory: str) -> None:
     import gankit.training.loop as loop
-    from gankit.training.distributed import unwrapped
 
     build = loop.build_model
     built = []
@@ -135,8 +134,7 @@ def _dump_weights(directory: str) -> None:
 
     def dump() -> None:
         if built:
-            with unwrapped(built[-1]) as model:
-                torch.save(model.state_dict(), Path(directory) / f"rank{os.environ.get('RANK', '0')}.pt")
+            torch.save(built[-1].state_dict(), Path(directory) / f"rank{os.environ.get('RANK', '0')}.pt")
 
     atexit.register(dump)
 

@@ -8,7 +8,8 @@ draws its own shard of every global batch (``Batches(rank=, world=)``); DDP
 all-reduces the gradients during ``backward`` and broadcasts rank 0's buffers
 (batch-norm statistics) before each forward. A family whose gradients bypass
 ``backward`` (``Model.ddp = False``) gets them averaged just before each optimizer
-step instead. Only rank 0 writes the run directory.
+step instead. ``World.wrap`` returns what the step runs on (a ``TrainingView``); the
+loop keeps the plain model for everything else. Only rank 0 writes the run directory.
 
 Everything here is a no-op in a single process (``World()``), so the loop calls
 it unconditionally.
@@ -25,7 +26,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from gankit.errors import GankitError
-
 
 
 class PeerError(GankitError):
@@ -124,25 +124,28 @@ class World:
         return torch.device("cuda", self.local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
 
     # -- the model ------------------------------------------------------------
-    def wrap(self, model: nn.Module) -> None:
-        """Make ``model`` data-parallel: DDP around each network, or averaged gradients."""
+    def wrap(self, model: nn.Module) -> nn.Module | TrainingView:
+        """What the step runs on (``train_step`` and the schedule hooks): ``model`` itself in a
+        single process or for a family that averages its gradients (``ddp = False``), else a
+        ``TrainingView`` whose calls see each network in DDP. ``model`` stays plain: checkpoints,
+        grids, evaluation and rank-0-only sampling use it as it is."""
         if not self.active:
-            return
+            return model
         nets = model.networks()
         if not nets:
             raise GankitError(f"model family '{model.cfg.model.family}' exposes no networks to train data-parallel")
-        if getattr(model, "ddp", True):
-            ids = [self.local_rank] if next(model.parameters()).device.type == "cuda" else None
-            for name, net in nets.items():
-                # find_unused_parameters stays off: every family uses all of a network's
-                # parameters in each backward that touches it; D's frozen G-step forward
-                # (requires_grad False) registers no gradient hooks and needs no flag.
-                setattr(model, name, _DDP(net, device_ids=ids, broadcast_buffers=True))
-        else:
+        if not getattr(model, "ddp", True):
             for net in nets.values():
                 self._broadcast_state(net)
             for opt in model.optimizers().values():
                 opt.register_step_pre_hook(self._average_grads)
+            return model
+        ids = [self.local_rank] if next(model.parameters()).device.type == "cuda" else None
+        # find_unused_parameters stays off: every family uses all of a network's parameters in
+        # each backward that touches it; D's frozen G-step forward (requires_grad False)
+        # registers no gradient hooks and needs no flag.
+        return TrainingView(model, {name: _DDP(net, device_ids=ids, broadcast_buffers=True)
+                                    for name, net in nets.items()})
 
     def sync_buffers(self, model: nn.Module) -> None:
         """Rank 0's buffers (batch-norm statistics) on every rank."""
@@ -197,21 +200,39 @@ def _broadcast_flat(tensors: list[torch.Tensor]) -> None:
             t.copy_(v)
 
 
-@contextlib.contextmanager
-def unwrapped(model: nn.Module):
-    """The model with its plain networks: for state dicts and rank-0-only sampling.
+class TrainingView:
+    """A model as its data-parallel step sees it: during ``train_step`` and the schedule hooks
+    each network is its DDP wrapper (whose forward broadcasts rank 0's buffers and whose
+    backward all-reduces the gradients); between calls the model holds its plain networks
+    again, so its state-dict keys, attributes and rank-0-only forwards are a single process's.
+    All other state (optimizers, schedules, extra state) is the model's own, never a copy."""
 
-    A DDP forward is a collective (buffer broadcast) and prefixes state-dict keys
-    with ``module.``; inside this block neither happens.
-    """
-    wrapped = {name: m for name, m in model.named_children() if isinstance(m, DistributedDataParallel)}
-    for name, m in wrapped.items():
-        setattr(model, name, m.module)
-    try:
-        yield model
-    finally:
-        for name, m in wrapped.items():
-            setattr(model, name, m)
+    def __init__(self, model: nn.Module, wrappers: dict[str, nn.Module]):
+        self.model = model
+        self.wrappers = wrappers
+
+    def train_step(self, batches, step: int) -> dict:
+        with self._wrapped():
+            return self.model.train_step(batches, step)
+
+    def on_step_end(self, step: int) -> None:
+        with self._wrapped():
+            self.model.on_step_end(step)
+
+    def on_epoch_end(self, epoch: int) -> None:
+        with self._wrapped():
+            self.model.on_epoch_end(epoch)
+
+    @contextlib.contextmanager
+    def _wrapped(self):
+        plain = {name: getattr(self.model, name) for name in self.wrappers}
+        for name, wrapper in self.wrappers.items():
+            setattr(self.model, name, wrapper)
+        try:
+            yield
+        finally:
+            for name, net in plain.items():
+                setattr(self.model, name, net)
 
 
 def env_world_size() -> int:

@@ -19,12 +19,11 @@ import torch
 from gankit.config import MAX_SAMPLES, Config, check_seed, read_config_file, resume_changes
 from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError, first_line
-from gankit.io import atomic_write
+from gankit.io import atomic_write, remove_stale_temps
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.training.checkpoint import FORMAT_VERSION, Checkpoints, check_matches, rng_state, set_rng_state
-from gankit.training.distributed import World, env_world_size, unwrapped, world_from_env
-from gankit.io import remove_stale_temps
+from gankit.training.distributed import TrainingView, World, env_world_size, world_from_env
 from gankit.training.logs import RunLog, planned_logs, write_planned
 from gankit.training.rundir import MARKER, RunLock, clear_run, prepare_run_dir
 
@@ -44,7 +43,6 @@ class Progress:
     losses: dict[str, float]
     images_per_s: float
     elapsed: float
-    extra: dict = field(default_factory=dict)
     done: float = 0.0  # share of the budget used: the largest of steps, seconds and epochs (whichever ends first)
 
 
@@ -143,21 +141,20 @@ def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, 
                      ranks: list[dict] | None = None, pending: dict | None = None) -> dict:
     """Everything a resume needs; ``ranks`` (data-parallel runs) holds each rank's RNG, extra
     state and ``pending`` loss sums (those not logged yet, so the resumed log rows match)."""
-    with unwrapped(model):
-        state = {
-            "format_version": FORMAT_VERSION,
-            "step": step,
-            "elapsed": elapsed,
-            "preset": cfg.preset,
-            "family": cfg.model.family,
-            "net": cfg.net.name,
-            "model": model.state_dict(),
-            "optim": {k: opt.state_dict() for k, opt in model.optimizers().items()},
-            "extra": model.extra_state(),
-            "batches": batches.state_dict(),
-            "rng": rng_state(),
-            "log": pending or {"sums": {}, "count": 0},
-        }
+    state = {
+        "format_version": FORMAT_VERSION,
+        "step": step,
+        "elapsed": elapsed,
+        "preset": cfg.preset,
+        "family": cfg.model.family,
+        "net": cfg.net.name,
+        "model": model.state_dict(),
+        "optim": {k: opt.state_dict() for k, opt in model.optimizers().items()},
+        "extra": model.extra_state(),
+        "batches": batches.state_dict(),
+        "rng": rng_state(),
+        "log": pending or {"sums": {}, "count": 0},
+    }
     if ranks is not None:
         state["world"] = len(ranks)
         state["ranks"] = ranks
@@ -172,8 +169,7 @@ def restore(model: Model, batches: Batches | None, state: dict, world: World | N
     if family is not None and family != model.cfg.model.family:
         raise GankitError(f"checkpoint {path} is of model family '{family}', not '{model.cfg.model.family}'")
     try:
-        with unwrapped(model):
-            model.load_state_dict(state["model"])
+        model.load_state_dict(state["model"])
         for key, opt in model.optimizers().items():
             opt.load_state_dict(state["optim"][key])
     except (KeyError, RuntimeError, ValueError) as exc:
@@ -296,8 +292,80 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool |
         world.close()
 
 
-def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool,
+def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool | str,
            progress, cache_dir, data, lock: RunLock) -> dict:
+    """Start or resume the run, run its steps, finish it; returns the final metrics."""
+    run = _start(cfg, run_dir, world, device, overwrite, resume, data, lock)
+    try:
+        _run(run, progress, cache_dir)
+        final = _finish(run, cache_dir)
+    finally:
+        run.log.close()
+    if world.is_main:
+        _plot_curves(run_dir)
+    return {**final, "step": run.step, "run_dir": str(run_dir)}
+
+
+@dataclass
+class _Run:
+    """A run in progress: what ``_start`` built and what the steps carry from one to the next."""
+
+    cfg: Config
+    run_dir: Path
+    world: World
+    model: Model  # the plain model: checkpoints, grids, evaluation, finite checks
+    view: Model | TrainingView  # what the step runs on (``World.wrap``): the model or its data-parallel view
+    batches: Batches
+    ckpts: Checkpoints
+    log: RunLog | _NoLog
+    step: int
+    elapsed_before: float  # seconds trained before this process (a resume)
+    sums: dict[str, torch.Tensor]  # loss sums on the device since the last log
+    count: int  # the steps in ``sums``
+    sync: Callable[[], None] | None  # after each step: rank 0's buffers for a family outside DDP
+    drawn: int = 0  # batches.drawn at the last log (images/s)
+    drawn_at_start: int = 0
+    train_time: float = 0.0  # seconds inside train_step since the last log: images/s excludes eval and I/O
+    total_time: float = 0.0
+    gridded_at: int = -1
+    start: float = field(default_factory=time.monotonic)
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, those before a resume included."""
+        return self.elapsed_before + time.monotonic() - self.start
+
+    def mean_losses(self) -> dict[str, float]:
+        """The mean of each loss since the last log (over ranks too): one host sync."""
+        return self.world.mean({k: float(v) / self.count for k, v in self.sums.items()})
+
+    def check_losses(self, values: dict[str, float]) -> None:
+        """Stop (``TrainingDiverged``) on a NaN or infinite mean loss."""
+        _check_finite(values, self.step, self.ckpts, self.count)
+
+    def save_checkpoint(self) -> None:
+        """Checkpoint this step (every rank's RNG and pending sums; rank 0 writes), weights checked finite."""
+        _check_params_finite(self.model, self.step, self.ckpts)
+        log = {"sums": {k: v.cpu() for k, v in self.sums.items()}, "count": self.count}
+        world = self.world
+        ranks = (world.gather({"rng": rng_state(), "extra": self.model.extra_state(), "log": log})
+                 if world.active else None)
+        state = checkpoint_state(self.model, self.batches, self.step, self.elapsed(), self.cfg, ranks, log)
+        if world.is_main:
+            self.ckpts.save(state, self.step)
+
+    def grid(self) -> None:
+        """The fixed-noise sample grid of this step (rank 0 writes it and logs it to TensorBoard)."""
+        self.gridded_at = self.step
+        if self.world.is_main:
+            path = self.run_dir / "samples" / f"step_{self.step:06d}.png"
+            arr = save_sample_grid(self.model, path, self.cfg.train.grid_size)
+            if arr is not None:
+                self.log.image("samples", arr, self.step)
+
+
+def _start(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool | str,
+           data: Dataset | None, lock: RunLock) -> _Run:
+    """Build dataset and model, open (or check and restore) the run directory, wrap for the step."""
     t = cfg.train
     seed_everything(t.seed)  # the same initial weights on every rank
     data = data if data is not None else load_dataset(cfg.data)
@@ -325,101 +393,87 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
             world.on_main(_start_run_dir, run_dir, overwrite, cfg, lock)
         if world.active and not world.is_main:
             seed_everything(rank_seed(t.seed, world.rank))  # own noise, dropout and flips per rank
-    world.wrap(model)
+    view = world.wrap(model)
     model.train()
     runlog = RunLog(run_dir, t.tensorboard) if world.is_main else _NoLog()
-    sums: dict[str, torch.Tensor] = {k: v.to(device) for k, v in pending["sums"].items()}
-    count = int(pending["count"])
-    train_time = 0.0  # seconds inside train_step since the last log: images/s excludes eval and I/O
-    total_time = 0.0
-    drawn = drawn_at_start = batches.drawn
-    start = time.monotonic()
-    final: dict = {}
+    sums = {k: v.to(device) for k, v in pending["sums"].items()}
+    sync = None if model.ddp else (lambda: world.sync_buffers(model))  # what DDP's broadcast_buffers does
+    return _Run(cfg, run_dir, world, model, view, batches, ckpts, runlog, step, elapsed_before, sums,
+                int(pending["count"]), sync, drawn=batches.drawn, drawn_at_start=batches.drawn)
 
-    def save_checkpoint() -> None:
-        _check_params_finite(model, step, ckpts)
-        log = {"sums": {k: v.cpu() for k, v in sums.items()}, "count": count}
-        ranks = world.gather({"rng": rng_state(), "extra": model.extra_state(), "log": log}) if world.active else None
-        state = checkpoint_state(model, batches, step, elapsed_before + time.monotonic() - start, cfg, ranks, log)
-        if world.is_main:
-            ckpts.save(state, step)
 
-    gridded_at = -1
+def _run(run: _Run, progress: Callable[[Progress], None] | None, cache_dir) -> None:
+    """The steps until the budget ends, with the log, grid, evaluation and checkpoint schedules."""
+    t, world, batches = run.cfg.train, run.world, run.batches
+    while run.step < t.steps:
+        if t.seconds is not None and world.any(run.elapsed() >= t.seconds):
+            break
+        t0 = time.perf_counter()
+        epochs_before = batches.epochs_done
+        run.step = advance(run.view, batches, run.step, run.sums, run.sync)
+        run.count += 1
+        step = run.step
+        epoch_ended = batches.epochs_done > epochs_before
+        last = step == t.steps or (t.epochs is not None and batches.epochs_done >= t.epochs)
+        if step % t.log_every == 0 or last:
+            _log(run, progress, t0)
+        else:
+            dt = time.perf_counter() - t0
+            run.train_time, run.total_time = run.train_time + dt, run.total_time + dt
+        if step % t.sample_every == 0:
+            run.grid()
+        epoch_eval = epoch_ended and t.eval_every_epochs and batches.epochs_done % t.eval_every_epochs == 0
+        if ((t.eval_every and step % t.eval_every == 0) or (epoch_eval and not last)) and world.is_main:
+            run.log.metrics(step, {"epoch": batches.epochs_done,
+                                   **evaluate_model(run.model, t.eval_samples, cache_dir)})
+        if step % t.ckpt_every == 0:
+            run.check_losses(run.mean_losses())
+            run.save_checkpoint()
+        if last:
+            break
 
-    def grid() -> None:
-        nonlocal gridded_at
-        gridded_at = step
-        if world.is_main:
-            with unwrapped(model):
-                arr = save_sample_grid(model, run_dir / "samples" / f"step_{step:06d}.png", t.grid_size)
-            if arr is not None:
-                runlog.image("samples", arr, step)
 
-    # what DDP's broadcast_buffers does for the others
-    sync = None if model.ddp else (lambda: world.sync_buffers(model))
-    try:
-        while step < t.steps:
-            if t.seconds is not None and world.any(elapsed_before + time.monotonic() - start >= t.seconds):
-                break
-            t0 = time.perf_counter()
-            epochs_before = batches.epochs_done
-            step = advance(model, batches, step, sums, sync)
-            count += 1
-            epoch_ended = batches.epochs_done > epochs_before
-            last = step == t.steps or (t.epochs is not None and batches.epochs_done >= t.epochs)
-            if step % t.log_every == 0 or last:
-                # one host sync per log; data-parallel runs log the mean over ranks
-                values = world.mean({k: float(v) / count for k, v in sums.items()})
-                dt = time.perf_counter() - t0
-                train_time, total_time = train_time + dt, total_time + dt
-                _check_finite(values, step, ckpts, count)
-                world.check_in_sync(model, step)
-                runlog.losses(step, values)
-                if progress is not None and world.is_main:
-                    ips = world.size * (batches.drawn - drawn) / max(train_time, 1e-9)
-                    elapsed = elapsed_before + time.monotonic() - start
-                    epochs = batches.epoch + batches.pos / len(batches.perm)
-                    progress(Progress(step, t.steps, values, ips, elapsed, done=budget_done(t, step, elapsed, epochs)))
-                sums, count = {}, 0
-                drawn, train_time = batches.drawn, 0.0
-            else:
-                dt = time.perf_counter() - t0
-                train_time, total_time = train_time + dt, total_time + dt
-            if step % t.sample_every == 0:
-                grid()
-            epoch_eval = epoch_ended and t.eval_every_epochs and batches.epochs_done % t.eval_every_epochs == 0
-            if ((t.eval_every and step % t.eval_every == 0) or (epoch_eval and not last)) and world.is_main:
-                with unwrapped(model):
-                    runlog.metrics(step, {"epoch": batches.epochs_done,
-                                          **evaluate_model(model, t.eval_samples, cache_dir)})
-            if step % t.ckpt_every == 0:
-                _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
-                save_checkpoint()
-            if last:
-                break
-        if sums:
-            _check_finite(world.mean({k: float(v) / count for k, v in sums.items()}), step, ckpts, count)
-        world.sync_buffers(model)  # every rank ends with rank 0's batch-norm statistics
-        save_checkpoint()
-        if gridded_at != step:  # a sample step that just ended the run has its grid already
-            grid()
-        if world.is_main:
-            with unwrapped(model):
-                final = evaluate_model(model, t.eval_samples, cache_dir)
-            final["images_per_s"] = world.size * (batches.drawn - drawn_at_start) / max(total_time, 1e-9)
-            final["epoch"] = batches.epochs_done
-            runlog.metrics(step, final)
-    finally:
-        runlog.close()
-    if world.is_main:
-        _plot_curves(run_dir)
-    return {**final, "step": step, "run_dir": str(run_dir)}
+def _log(run: _Run, progress: Callable[[Progress], None] | None, t0: float) -> None:
+    """One log row: the losses' means since the last row (checked finite), ranks checked in step, progress told."""
+    t, world, batches = run.cfg.train, run.world, run.batches
+    values = run.mean_losses()
+    dt = time.perf_counter() - t0
+    run.train_time, run.total_time = run.train_time + dt, run.total_time + dt
+    run.check_losses(values)
+    world.check_in_sync(run.model, run.step)
+    run.log.losses(run.step, values)
+    if progress is not None and world.is_main:
+        ips = world.size * (batches.drawn - run.drawn) / max(run.train_time, 1e-9)
+        elapsed = run.elapsed()
+        epochs = batches.epoch + batches.pos / len(batches.perm)
+        progress(Progress(run.step, t.steps, values, ips, elapsed, done=budget_done(t, run.step, elapsed, epochs)))
+    run.sums, run.count = {}, 0
+    run.drawn, run.train_time = batches.drawn, 0.0
+
+
+def _finish(run: _Run, cache_dir) -> dict:
+    """The final checkpoint, grid and evaluation (rank 0's metrics; {} on the other ranks)."""
+    world, batches = run.world, run.batches
+    if run.sums:
+        run.check_losses(run.mean_losses())
+    world.sync_buffers(run.model)  # every rank ends with rank 0's batch-norm statistics
+    run.save_checkpoint()
+    if run.gridded_at != run.step:  # a sample step that just ended the run has its grid already
+        run.grid()
+    if not world.is_main:
+        return {}
+    final = evaluate_model(run.model, run.cfg.train.eval_samples, cache_dir)
+    final["images_per_s"] = world.size * (batches.drawn - run.drawn_at_start) / max(run.total_time, 1e-9)
+    final["epoch"] = batches.epochs_done
+    run.log.metrics(run.step, final)
+    return final
 
 
 def advance(model: Model, batches: Batches, step: int, sums: dict[str, torch.Tensor], sync=None) -> int:
     """One generator step: ``train_step``, then ``sync()`` if given, the schedule hooks, and the
     step's logs added to ``sums`` on the device (no host sync). Returns the new step count.
-    The loop's whole per-step work, which ``gankit bench`` times as it is."""
+    ``model`` is a model or its training view (``World.wrap``). The loop's whole per-step work,
+    which ``gankit bench`` times as it is."""
     epoch = batches.epoch
     logs = model.train_step(batches, step)
     if sync is not None:
@@ -437,8 +491,7 @@ def check_model_fits_data(model: Model) -> None:
     """Two samples must come out in the data's shape: a net built for other images
     (e.g. 28x28 MNIST nets on 32x32 SVHN) fails here, before anything is written."""
     try:
-        with unwrapped(model):
-            out = generate_seeded(model, 2, 0, grid_labels(model, 2))
+        out = generate_seeded(model, 2, 0, grid_labels(model, 2))
     except (RuntimeError, ValueError, IndexError) as exc:
         first = first_line(exc)
         raise GankitError(f"net '{model.cfg.net.name}' cannot generate data '{model.data.name}' "
@@ -464,9 +517,8 @@ def _check_params_finite(model: Model, step: int, ckpts: Checkpoints) -> None:
     """Never write a checkpoint of non-finite weights over the last good one."""
     tensors = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
     if tensors and not bool(torch.stack([torch.isfinite(p).all() for p in tensors]).all()):
-        with unwrapped(model):  # parameters and buffers (batch-norm running statistics)
-            named = [*model.named_parameters(), *model.named_buffers()]
-            name = next(n for n, p in named if p.is_floating_point() and not torch.isfinite(p).all())
+        named = [*model.named_parameters(), *model.named_buffers()]  # with batch-norm running statistics
+        name = next(n for n, p in named if p.is_floating_point() and not torch.isfinite(p).all())
         last = ckpts.paths()[-1].name if ckpts.paths() else "none"
         raise TrainingDiverged(
             f"training diverged: '{name}' is not finite at step {step}; last good checkpoint: {last}"
