@@ -23,7 +23,9 @@ from gankit.io import atomic_write
 BUDGETS = ("paper", "short", "smoke")
 VERDICTS = ("reproduced", "partly", "not reproduced", "differs", "not run")
 # config keys that say where a run executes, not what it computes: a finished run is reused across them
-PLACEMENT_KEYS = (("train", "threads"), ("train", "device"))
+# keys that change where and how often a run is saved, not what it trains: a finished run that
+# differs only in them is reused
+PLACEMENT_KEYS = (("train", "threads"), ("train", "device"), ("train", "ckpt_every"), ("train", "keep_checkpoints"))
 SMOKE = ("train.steps=3", "train.seconds=null", "train.epochs=null", "train.eval_samples=200",
          "train.eval_every=0", "train.eval_every_epochs=0", "train.sample_every=3", "train.ckpt_every=3",
          "train.tensorboard=false")

@@ -47,7 +47,7 @@ def budget_overrides(budget: str, epochs: int) -> list[str]:
     """The paper's epochs (eval every epoch, a grid every 5); ``short``: 270 s each, same logging."""
     if budget == "paper":
         return [f"train.epochs={epochs}", "train.steps=1000000", "train.eval_every_epochs=1",
-                f"train.sample_every={5 * STEPS_PER_EPOCH}", f"train.ckpt_every={10 * STEPS_PER_EPOCH}"]
+                f"train.sample_every={5 * STEPS_PER_EPOCH}", f"train.ckpt_every={STEPS_PER_EPOCH}"]  # hours-long: save each epoch
     if budget == "short":
         return [f"train.epochs={epochs}", "train.steps=1000000", "train.seconds=270", "train.eval_every_epochs=1",
                 f"train.sample_every={2 * STEPS_PER_EPOCH}", f"train.ckpt_every={5 * STEPS_PER_EPOCH}"]
