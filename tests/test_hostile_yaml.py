@@ -122,7 +122,8 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.one_of(st.sampled_from(KEYS), st.text(max_size=12)), VALUES), max_size=4))
 def test_any_override_is_a_config_or_a_gankit_error(items):
     overrides = [f"{k}={v}" for k, v in items]
@@ -141,7 +142,7 @@ YAML_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(YAML_TEXT)
 def test_any_preset_text_is_a_config_or_a_gankit_error(tmp_path_factory, text):
     path = tmp_path_factory.getbasetemp() / "fuzz.yaml"
