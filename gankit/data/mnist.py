@@ -78,7 +78,9 @@ def read_idx(path: Path) -> np.ndarray:
                 size = os.fstat(fh.fileno()).st_size
                 if size - 4 - 4 * ndim > nbytes:
                     raise GankitError(f"{path} is larger than its IDX header declares (shape {list(dims)})")
-            raw = fh.read(nbytes + 1)  # at most one byte past the declared size is decompressed
+                if size - 4 - 4 * ndim < nbytes:  # refused before a buffer of the declared size
+                    raise GankitError(f"{path} is truncated: expected {count} values of shape {dims}")
+            raw = _read_upto(fh, nbytes + 1)  # at most one byte past the declared size is decompressed
     except GankitError:
         raise
     except (OSError, EOFError, zlib.error) as exc:
@@ -88,6 +90,18 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) > nbytes:
         raise GankitError(f"{path} holds more data than its IDX header declares (shape {list(dims)})")
     return np.frombuffer(raw, dtype=dtype, count=count).reshape(dims)
+
+
+def _read_upto(fh, limit: int, chunk: int = 1 << 24) -> bytearray:
+    """At most ``limit`` bytes of ``fh``, read in chunks: memory follows what the file holds,
+    not what its header claims (``fh.read(n)`` allocates ``n`` bytes up front)."""
+    out = bytearray()
+    while len(out) < limit:
+        block = fh.read(min(chunk, limit - len(out)))
+        if not block:
+            break
+        out += block
+    return out
 
 
 def _find(root: Path, stem: str) -> Path:
