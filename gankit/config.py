@@ -180,7 +180,7 @@ class StrictLoader(yaml.SafeLoader):
                 except TypeError:  # an unhashable key: the constructor refuses it
                     continue
                 if duplicate:
-                    raise YAMLLimit(f"duplicate key '{_show(key, 40)}' (line {key_node.start_mark.line + 1})")
+                    raise YAMLLimit(f"duplicate key '{str(key)[:40]}' (line {key_node.start_mark.line + 1})")
         return super().construct_mapping(node, deep)
 
 

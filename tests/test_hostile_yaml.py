@@ -73,8 +73,6 @@ def test_duplicate_key_names_the_key_and_its_line(tmp_path, capsys, content, key
     assert "duplicate key" in msg and f"'{key}'" in msg and f"(line {line})" in msg, msg
 
 
-@pytest.mark.xfail(strict=True, reason="gankit/config.py StrictLoader.construct_mapping quotes the key twice: "
-                   "f\"duplicate key '{_show(key, 40)}'\" and _show is repr(), so the line says ''model''")
 def test_duplicate_key_is_quoted_once(tmp_path, capsys):
     path = tmp_path / "dup.yaml"
     path.write_bytes(b"model: {family: gan}\nmodel: {family: wgan}\n")
