@@ -589,13 +589,9 @@ def resume_changes(recorded: Config, wanted: Config) -> dict[str, tuple]:
 def load_config(preset: str, overrides: list[str] | None = None) -> Config:
     preset = resolve_alias(preset)
     base = read_preset(preset)
+    # overrides that name another objective start from its options, as a child preset does
+    base = _merge_objective(base, apply_overrides({}, overrides or []))
     raw = apply_overrides(base, overrides or [])
-    if isinstance(raw.get("objective"), dict) and isinstance(base.get("objective"), dict):
-        name = raw["objective"].get("name")
-        if name is not None and name != base["objective"].get("name", name):  # another objective
-            given = {k for k in raw["objective"] if raw["objective"][k] != base["objective"].get(k, object())}
-            raw["objective"] = {**rebase_objective(base["objective"], name),
-                                **{k: raw["objective"][k] for k in given}}
     _, moved = migrate_legacy(raw)
     if moved:
         import logging
