@@ -80,3 +80,12 @@ def tiny_mnist(directory: Path, every: int = 25) -> Path:
 def tiny_preset(directory: Path, root: Path, name: str = "tiny.yaml") -> Path:
     """tests/tinynet.py's preset (net tiny-bn-test) reading the IDX files under ``root``."""
     return tinynet.write_preset(Path(directory), root, name)
+
+
+def finished_tiny_run(base: Path) -> Path:
+    """Under ``base``: a tiny MNIST, its preset and one finished run ``base/run`` of ``TINY``
+    (checkpoints at steps 2 and 4). Returns ``base``."""
+    root = tiny_mnist(base / "mnist")
+    preset = tiny_preset(base, root)
+    assert run_cli(["train", preset, *TINY, "--out", base / "run", "--quiet"]) == 0
+    return base

@@ -3,45 +3,18 @@
 traceback, no partial or temporary file and no changed run."""
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import tinynet
-from gankit.cli import main
+from hostile_kit import child_env, gankit_cmd, one_error_line, run_cli
 
 HERE = Path(__file__).parent
 FAST = ["train.eval_samples=100", "train.log_every=2"]
-
-
-def run_cli(argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exc:
-        return exc.code
-
-
-def gankit_cmd(*args) -> list[str]:
-    return [sys.executable, str(HERE / "tinynet.py"), *map(str, args)]
-
-
-def child_env(cache_dir: Path, **extra) -> dict:
-    env = dict(os.environ, GANKIT_CACHE=str(cache_dir), OMP_NUM_THREADS="1", **extra)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
-    return env
-
-
-def one_error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert "Traceback" not in err, err
-    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
-    return lines[0]
 
 
 def all_files(path: Path) -> dict[str, bytes]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hostile_kit import TINY, child_env, gankit_cmd, one_error_line, refused, run_cli, tiny_mnist, tiny_preset, tree
+from hostile_kit import TINY, child_env, finished_tiny_run, gankit_cmd, one_error_line, refused, run_cli, tiny_preset, tree
 
 NEWEST = "step_00000004.pt"
 
@@ -21,10 +21,7 @@ NEWEST = "step_00000004.pt"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, cache_dir):
     """A finished 4-step run whose only checkpoint is the last (the attacks replace it)."""
-    base = tmp_path_factory.mktemp("hostile-ckpt")
-    root = tiny_mnist(base / "mnist")
-    preset = tiny_preset(base, root)
-    assert run_cli(["train", preset, *TINY, "--out", base / "run", "--quiet"]) == 0
+    base = finished_tiny_run(tmp_path_factory.mktemp("hostile-ckpt"))
     (base / "run" / "checkpoints" / "step_00000002.pt").unlink()
     return base
 

@@ -7,15 +7,12 @@ import shutil
 
 import pytest
 
-from hostile_kit import TINY, refused, run_cli, tiny_mnist, tiny_preset, tree
+from hostile_kit import finished_tiny_run, refused, run_cli, tree
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, cache_dir):
-    base = tmp_path_factory.mktemp("hostile-numbers")
-    root = tiny_mnist(base / "mnist")
-    preset = tiny_preset(base, root)
-    assert run_cli(["train", preset, *TINY, "--out", base / "run", "--quiet"]) == 0
+    base = finished_tiny_run(tmp_path_factory.mktemp("hostile-numbers"))
     return base
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_kit import TINY, child_env, gankit_cmd, one_error_line, refused, run_cli, tiny_mnist, tiny_preset, tree
+from hostile_kit import TINY, child_env, finished_tiny_run, gankit_cmd, one_error_line, refused, run_cli, tiny_mnist, tree
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.rundir import LOCK, MARKER, RunLock
 
@@ -21,10 +21,7 @@ from gankit.training.rundir import LOCK, MARKER, RunLock
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, cache_dir):
     """A tiny MNIST, its preset and one finished 4-step run (checkpoints at steps 2 and 4)."""
-    base = tmp_path_factory.mktemp("hostile-runs")
-    root = tiny_mnist(base / "mnist")
-    preset = tiny_preset(base, root)
-    assert run_cli(["train", preset, *TINY, "--out", base / "run", "--quiet"]) == 0
+    base = finished_tiny_run(tmp_path_factory.mktemp("hostile-runs"))
     return base
 
 

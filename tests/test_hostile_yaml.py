@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hostile_kit import TINY, refused, run_cli, tiny_mnist, tiny_preset, tree
+from hostile_kit import finished_tiny_run, refused, tree
 from gankit.catalogue import load_config
 from gankit.config import read_preset
 from gankit.errors import GankitError
@@ -43,10 +43,7 @@ CASES = [  # (id, file content, what the line must say)
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, cache_dir):
-    base = tmp_path_factory.mktemp("hostile-yaml")
-    root = tiny_mnist(base / "mnist")
-    preset = tiny_preset(base, root)
-    assert run_cli(["train", preset, *TINY, "--out", base / "run", "--quiet"]) == 0
+    base = finished_tiny_run(tmp_path_factory.mktemp("hostile-yaml"))
     return base
 
 
