@@ -31,6 +31,7 @@ MAX_BATCH = 65_536
 MAX_SAMPLES = 1_000_000  # eval/sample counts (train.eval_samples, eval --n)
 MAX_GRID = 1_024
 MAX_YAML_BYTES = 1_000_000
+SCHEDULES = ("constant", "linear", "cosine")
 MAX_YAML_DEPTH = 64
 MAX_YAML_NODES = 100_000  # after alias expansion: an "alias bomb" stops here
 
@@ -62,6 +63,9 @@ class NetConfig:
 
     name: str = "dcgan-mnist"
     z_dim: int = 100
+    # spectral normalization (Miyato et al. 2018) of every conv/linear weight of D that does not
+    # have it yet, for any net (``nets.build_nets``); SNGAN's own tables have it built in
+    d_spectral_norm: bool = False
 
 
 @dataclass
@@ -72,6 +76,33 @@ class ModelConfig:
     default_objective: typing.ClassVar[str] = "ns"
 
     family: str = "gan"
+    # stabilisers every family takes (models/tricks.py); the defaults leave a paper's model exact
+    # exponential moving average of G's weights (Yazici et al. 2019; StudioGAN's "G_ema"):
+    # samples, grids and metrics come from the average, training uses G. 0 = off, else the
+    # decay per generator step (0.999 averages over the last ~1,000 steps).
+    ema: float = 0.0
+    # DiffAugment (Zhao et al. 2020) of real and fake images before D, in both steps: a
+    # comma-separated policy of translation, cutout ("" = off); the sizes are fractions of the
+    # image side (the paper's 1/8 and 1/2)
+    diffaug: str = ""
+    diffaug_shift: float = 0.125
+    diffaug_cutout: float = 0.5
+
+    def validate(self) -> None:
+        from gankit.layers.augment import POLICIES
+
+        if not 0 <= self.ema < 1:
+            raise GankitError(f"config key 'model.ema' must lie in [0, 1), got {self.ema}")
+        for op in self.diffaug_policy:
+            if op not in POLICIES:
+                raise GankitError(f"config key 'model.diffaug' knows {', '.join(POLICIES)}, got '{op[:40]}'")
+        for key in ("diffaug_shift", "diffaug_cutout"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise GankitError(f"config key 'model.{key}' must lie in [0, 1], got {getattr(self, key)}")
+
+    @property
+    def diffaug_policy(self) -> tuple[str, ...]:
+        return tuple(op.strip() for op in self.diffaug.split(",") if op.strip())
 
 
 @dataclass
@@ -94,6 +125,12 @@ class OptimConfig:
     eps: float = 1e-8
     weight_decay: float = 0.0
     lr_decay: float = 1.0  # multiplicative decay of lr per generator step (1 = none)
+    # learning-rate schedule over generator steps: a linear warm-up from 0 over ``warmup``
+    # steps, then constant, linear (to 0) or cosine (to 0) decay ending at step ``decay_steps``
+    # (0 = train.steps; set it for a train.seconds budget or a run to be extended later)
+    warmup: int = 0
+    schedule: str = "constant"  # constant | linear | cosine
+    decay_steps: int = 0
     fused: bool = True  # Adam: one fused kernel per update where torch has one (same maths, faster)
 
 
@@ -619,6 +656,11 @@ def validate(cfg: Config) -> None:
         need(o.name in ("adam", "rmsprop", "sgd"), f"optim.{name}.name", f"must be adam, rmsprop or sgd, got '{o.name}'")
         need(0 <= o.beta1 < 1 and 0 <= o.beta2 < 1, f"optim.{name}.beta1/beta2", "must lie in [0, 1)")
         need(0 < o.lr_decay <= 1, f"optim.{name}.lr_decay", "must lie in (0, 1]")
+        need(o.schedule in SCHEDULES, f"optim.{name}.schedule", f"must be {', '.join(SCHEDULES)}, got '{o.schedule[:40]}'")
+        need(0 <= o.warmup <= MAX_INT, f"optim.{name}.warmup", f"must be >= 0, got {o.warmup}")
+        need(0 <= o.decay_steps <= MAX_INT, f"optim.{name}.decay_steps", f"must be >= 0, got {o.decay_steps}")
+        need(o.lr_decay == 1 or (o.schedule == "constant" and not o.warmup), f"optim.{name}.lr_decay",
+             "and optim.schedule/warmup are two ways to change the rate: use one")
     t = cfg.train
     need(0 <= t.seed <= SEED_MAX, "train.seed", f"must lie in 0..2^63-1, got {t.seed}")
     need(t.steps > 0, "train.steps", f"must be > 0, got {t.steps}")

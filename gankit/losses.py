@@ -8,6 +8,7 @@ clipping).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -57,6 +58,31 @@ def gradient_penalty(D, real, fake, y=None, eps=None):
     return ((norm - 1) ** 2).mean()
 
 
+def zero_centered_penalty(D, x, y=None):
+    """E[||grad_x D(x)||_2^2] at the samples ``x`` themselves: R1 on real data, R2 on fakes
+    (Mescheder et al. 2018; Roth et al. 2017; R3GAN, Huang et al. 2024). The gradient keeps its
+    graph so that the penalty trains D."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x, y).sum(), x, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()
+
+
+def hinge_d_loss(real_out, fake_out):
+    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017; SNGAN, Miyato et al. 2018)."""
+    return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
+
+
+def relativistic_d_loss(real_out, fake_out):
+    """Relativistic pairing: E[softplus(-(D(x_i) - D(G(z_i))))], each real paired with one fake
+    (Jolicoeur-Martineau 2019, RpGAN; the loss of R3GAN, Huang et al. 2024, eq. 2)."""
+    return F.softplus(fake_out - real_out).mean()
+
+
+def relativistic_g_loss(real_out, fake_out):
+    """G's side of the pairing: E[softplus(-(D(G(z_i)) - D(x_i)))]."""
+    return F.softplus(real_out - fake_out).mean()
+
+
 def smoothed_targets(n, real_target, fake_target, flip, device, dtype=torch.float32):
     """Per-sample (real, fake) targets; with probability ``flip`` a sample's two targets swap."""
     rt = torch.full((n,), real_target, device=device, dtype=dtype)
@@ -80,7 +106,22 @@ def half_angle_bce(x, p, eps=1e-4):
 
 # ------------------------------------------------------------- objectives
 @dataclass
-class LabelOptions(ObjectiveConfig):  # ns, minimax
+class PenaltyOptions(ObjectiveConfig):  # hinge, rpgan (and, through LabelOptions, ns, minimax)
+    """Zero-centred gradient penalties added to D's loss: (r1/2) E||grad D(x)||^2 on real data
+    and (r2/2) E||grad D(G(z))||^2 on fakes (Mescheder et al. 2018; R3GAN uses both). 0 = off."""
+
+    r1: float = 0.0
+    r2: float = 0.0
+
+    def validate(self) -> None:
+        for key in ("r1", "r2"):
+            v = getattr(self, key)
+            if not 0 <= v < math.inf:
+                raise GankitError(f"config key 'objective.{key}' must be a finite number >= 0, got {v}")
+
+
+@dataclass
+class LabelOptions(PenaltyOptions):  # ns, minimax
     """Targets of a BCE objective: label smoothing and flipping (digit-gans 2.2, guide 4.1)."""
 
     smooth_real: float = 0.0  # one-sided label smoothing: real target 1 - smooth_real
@@ -88,6 +129,7 @@ class LabelOptions(ObjectiveConfig):  # ns, minimax
     flip: float = 0.0  # probability of swapping a sample's real/fake targets
 
     def validate(self) -> None:
+        super().validate()
         for key in ("smooth_real", "smooth_fake", "flip"):
             v = getattr(self, key)
             if not 0 <= v < 0.5:
@@ -135,6 +177,8 @@ class Objective:
     critic = False
     #: True when D is a pairwise critic h(real, fake) (dwgan.txt Figure 1)
     pairwise = False
+    #: True when the G loss compares each fake with a real example (its ``real`` argument)
+    pairs_real = False
 
     def __init__(self, opts):
         self.opts = opts
@@ -149,6 +193,17 @@ class Objective:
         pass
 
 
+def with_penalties(loss, logs, opts, D, real, fake, y):
+    """``loss`` plus the R1/R2 terms of ``opts`` (a :class:`PenaltyOptions`), logged as r1/r2."""
+    if opts.r1:
+        r1 = zero_centered_penalty(D, real, y)
+        loss, logs = loss + opts.r1 / 2 * r1, {**logs, "r1": r1.detach()}
+    if opts.r2:
+        r2 = zero_centered_penalty(D, fake, y)
+        loss, logs = loss + opts.r2 / 2 * r2, {**logs, "r2": r2.detach()}
+    return loss, logs
+
+
 class _BCEObjective(Objective):
     """Label smoothing (``smooth_real``: real target 1-s; ``smooth_fake``: fake target s)
     and label flipping (``flip``: swap a sample's targets with that probability),
@@ -160,7 +215,8 @@ class _BCEObjective(Objective):
         rt, ft = smoothed_targets(real.shape[0], 1.0 - o.smooth_real, o.smooth_fake, o.flip,
                                   real.device, real_logits.dtype)
         loss = bce_d_loss(real_logits, fake_logits, rt, ft)
-        return loss, {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
+        logs = {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
+        return with_penalties(loss, logs, o, D, real, fake, y)
 
     def d_fake_loss(self, D, fake, y=None):
         """BCE of fakes alone against the fake target (the experience-replay step, guide 4.2)."""
@@ -221,6 +277,41 @@ class WGANGP(Objective):
         return wasserstein_g_loss(D(fake, y)), {}
 
 
+@OBJECTIVES.register("hinge", options=PenaltyOptions)
+class Hinge(Objective):
+    """Hinge loss: D minimises E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))], G minimises
+    -E[D(G(z))] (SNGAN, Miyato et al. 2018, eq. 17; BigGAN), optionally with R1/R2."""
+
+    def d_loss(self, D, real, fake, y=None):
+        real_out, fake_out = D(real, y), D(fake, y)
+        logs = {"d_real": real_out.detach().mean(), "d_fake": fake_out.detach().mean()}
+        return with_penalties(hinge_d_loss(real_out, fake_out), logs, self.opts, D, real, fake, y)
+
+    def g_loss(self, D, fake, y=None, real=None):
+        return wasserstein_g_loss(D(fake, y)), {}
+
+
+@OBJECTIVES.register("rpgan", options=PenaltyOptions)
+class RelativisticPairing(Objective):
+    """Relativistic pairing GAN (RpGAN): each real x_i is compared with one fake G(z_i); with
+    ``r1`` and ``r2`` > 0 it is R3GAN's objective (Huang et al. 2024, section 2: RpGAN + R1 + R2).
+    G's loss needs the real batch."""
+
+    pairs_real = True
+
+    def d_loss(self, D, real, fake, y=None):
+        real_out, fake_out = D(real, y), D(fake, y)
+        logs = {"d_real": real_out.detach().mean(), "d_fake": fake_out.detach().mean()}
+        return with_penalties(relativistic_d_loss(real_out, fake_out), logs, self.opts, D, real, fake, y)
+
+    def g_loss(self, D, fake, y=None, real=None):
+        if real is None:
+            raise ValueError("the rpgan objective needs the real batch for the G loss")
+        with torch.no_grad():
+            real_out = D(real, y)
+        return relativistic_g_loss(real_out, D(fake, y)), {}
+
+
 def dual_objective(h: torch.Tensor, penalty: float) -> torch.Tensor:
     """(1/n) sum_i h_i + lambda sqrt(sum_i h_i^2) (dwgan.txt eq. 8): the critic ascends it, G descends it."""
     return h.mean() + penalty * h.norm() if penalty else h.mean()
@@ -233,6 +324,7 @@ class PairwiseDWGAN(Objective):
 
     critic = True
     pairwise = True
+    pairs_real = True
 
     def d_loss(self, D, real, fake, y=None):
         objective = dual_objective(D(real, fake), self.opts.penalty)

@@ -143,7 +143,7 @@ def test_lambert_azimuthal_projection():
 
 
 def test_random_shift_moves_each_image_and_fills_the_border():
-    from gankit.data.augment import random_shift
+    from gankit.layers.augment import random_shift
 
     x = torch.arange(2 * 5 * 5, dtype=torch.float32).view(2, 1, 5, 5)
     torch.manual_seed(0)

@@ -1,11 +1,15 @@
 """What every model family provides to the one training loop (``gankit.training.loop``)."""
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from gankit.config import Config, OptimConfig
 from gankit.data.base import Batches, Dataset
+from gankit.layers.augment import DiffAugment
+from gankit.models.tricks import AugmentedCritic, ema_copy, ema_update
 
 
 def _fusable(params) -> bool:
@@ -28,7 +32,23 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     else:
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.beta1, weight_decay=cfg.weight_decay)
     opt.lr_decay = cfg.lr_decay
+    opt.schedule = cfg  # read by Model.on_step_end: the rate of each step is lr * lr_factor(...)
+    if cfg.warmup:
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(cfg, 0, 1)
     return opt
+
+
+def lr_factor(cfg: OptimConfig, step: int, total: int) -> float:
+    """The multiple of ``cfg.lr`` used by generator step ``step`` (0-based) of ``total``: linear
+    warm-up over ``cfg.warmup`` steps ((step+1)/warmup), then ``cfg.schedule``: constant (1),
+    linear or cosine decay from 1 towards 0 at step ``total`` (Loshchilov & Hutter 2017)."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    if cfg.schedule == "constant":
+        return 1.0
+    p = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+    return 1.0 - p if cfg.schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * p))
 
 
 def rename_state_keys(state: dict, renamed: dict[str, str]) -> dict:
@@ -71,6 +91,35 @@ class Model(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.data = data
+        # set by setup_stabilisers (instance attributes: a class attribute would hide the
+        # submodule that nn.Module keeps in _modules)
+        self.G_ema: nn.Module | None = None  # the average of G's weights (model.ema) samples come from
+        self.augment: DiffAugment | None = None  # DiffAugment of D's inputs (model.diffaug)
+        self._pairwise = False
+
+    def setup_stabilisers(self, G: nn.Module, pairwise: bool = False) -> None:
+        """The stabilisers every family takes, once its generator ``G`` exists: EMA of ``G``
+        (``model.ema``) and DiffAugment (``model.diffaug``, image data only)."""
+        from gankit.errors import GankitError
+
+        m = self.cfg.model
+        if m.ema:
+            self.G_ema = ema_copy(G)  # frozen: not one of networks()
+        if m.diffaug_policy:
+            if self.data.kind != "image" or len(self.data.shape) != 3:
+                raise GankitError(f"config key 'model.diffaug' needs image data, got '{self.data.name}'")
+            self.augment = DiffAugment(m.diffaug_policy, m.diffaug_shift, m.diffaug_cutout,
+                                       float(self.data.value_range[0]))
+        self._pairwise = pairwise
+
+    def critic_view(self, D: nn.Module):
+        """What the objective calls as D: ``D`` itself, or D after DiffAugment of its inputs."""
+        return D if self.augment is None else AugmentedCritic(D, self.augment, self._pairwise)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples, grids and metrics use: the EMA copy when there is one."""
+        return self.G if self.G_ema is None else self.G_ema
 
     # -- training -------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
@@ -87,12 +136,20 @@ class Model(nn.Module):
         """Schedule hook (e.g. slope annealing); called after each pass over the data."""
 
     def on_step_end(self, step: int) -> None:
-        """Schedule hook called after every generator step (e.g. learning-rate decay)."""
+        """Schedule hook called after every generator step, ``step`` = steps done (so the index of
+        the next one): learning-rate decay or schedule
+        (``optim.*.lr_decay``, ``warmup``, ``schedule``) and the EMA of G (``model.ema``)."""
         for opt in self.optimizers().values():
             decay = getattr(opt, "lr_decay", 1.0)
             if decay != 1.0:
                 for group in opt.param_groups:
                     group["lr"] *= decay
+            sched = getattr(opt, "schedule", None)
+            if sched is not None and (sched.warmup or sched.schedule != "constant"):
+                for group in opt.param_groups:
+                    group["lr"] = sched.lr * lr_factor(sched, step, sched.decay_steps or self.cfg.train.steps)
+        if self.G_ema is not None:
+            ema_update(self.G_ema, self.G, self.cfg.model.ema, step)
 
     def load_state_dict(self, state_dict, *args, **kwargs):
         """``nn.Module.load_state_dict``, after mapping keys under a renamed network to its new name."""

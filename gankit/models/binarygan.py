@@ -69,14 +69,16 @@ class BinaryGAN(GAN):
         super().__init__(cfg, data)
         if not hasattr(self.G, "preactivated"):
             raise GankitError(f"net '{cfg.net.name}' has no output neurons for binarygan (use binarygan-mlp or binarygan-cnn)")
-        self.binary = bool(self.neurons())
+        self.binary = any(isinstance(m, BinaryNeuron) for m in self.G.modules())
         self.post = cfg.model.post  # the real-valued model's binarization at sampling time
         self.slope = float(cfg.model.slope_start)
         self._apply_slope()
 
     # -- slope annealing ------------------------------------------------
     def neurons(self) -> list[BinaryNeuron]:
-        return [m for m in self.G.modules() if isinstance(m, BinaryNeuron)]
+        """The output neurons of G (and of its EMA copy, which anneals alike)."""
+        nets = [self.G] + ([self.G_ema] if self.G_ema is not None else [])
+        return [m for net in nets for m in net.modules() if isinstance(m, BinaryNeuron)]
 
     def _apply_slope(self) -> None:
         for neuron in self.neurons():
@@ -100,14 +102,15 @@ class BinaryGAN(GAN):
 
     # -- sampling -------------------------------------------------------
     def raw(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(generator output, preactivated output) for the same noise."""
-        logits = self.G.logits(z)
-        return self.G.out(logits), self.G.out.preactivate(logits)
+        """(generator output, preactivated output) for the same noise (of the sampling G)."""
+        G = self.sampler
+        logits = G.logits(z)
+        return G.out(logits), G.out.preactivate(logits)
 
     @torch.no_grad()
     def generate(self, n, labels=None, post: str | None = None):
         """``n`` samples in {0, 1}; the real-valued model binarizes with ``post`` (default ``self.post``)."""
-        out = self.G(self.noise(n))
+        out = self.sampler(self.noise(n))
         if self.binary:
             return out
         return binarize(out, post or self.post)

@@ -37,6 +37,7 @@ class DiscreteConfig(ModelConfig):
     board_symmetry: bool = False  # each real board under a random symmetry + player relabelling (not in the paper)
 
     def validate(self) -> None:
+        super().validate()
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         if self.fixed_noise < 0:
@@ -65,6 +66,7 @@ class DiscreteGAN(Model):
             raise GankitError(f"the discrete family needs categorical data (tictactoe or mnist-binary), got '{data.name}'")
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
+        self.setup_stabilisers(self.G, pairwise=self.objective.pairwise)
         if cfg.model.board_symmetry and data.kind != "board":
             raise GankitError(f"config key 'model.board_symmetry' needs board data, got '{data.name}'")
         gen = torch.Generator().manual_seed(cfg.train.seed)
@@ -80,7 +82,7 @@ class DiscreteGAN(Model):
     def d_step(self, real: torch.Tensor) -> dict:
         with torch.no_grad():
             fake = self.G(self.noise(real.shape[0]))
-        loss, logs = self.objective.d_loss(self.D, real, fake)
+        loss, logs = self.objective.d_loss(self.critic_view(self.D), real, fake)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -93,7 +95,7 @@ class DiscreteGAN(Model):
         self.D.requires_grad_(False)  # no weight gradients for the critic during the G step
         try:
             fake = self.G(self.noise(real.shape[0]))
-            loss, _ = self.objective.g_loss(self.D, fake, real=real)
+            loss, _ = self.objective.g_loss(self.critic_view(self.D), fake, real=real)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
@@ -121,12 +123,12 @@ class DiscreteGAN(Model):
     @torch.no_grad()
     def generate(self, n, labels=None):
         """Discrete samples: the generator's softmax rounded to its argmax per cell."""
-        return self.view.harden(self.G(self.noise(n)))
+        return self.view.harden(self.sampler(self.noise(n)))
 
     @torch.no_grad()
     def generate_fixed(self) -> torch.Tensor:
         """Samples of the fixed noise batch (the paper's 100-sample protocol, appendix ``fixed_z``)."""
-        return self.view.harden(self.G(self.fixed_z))
+        return self.view.harden(self.sampler(self.fixed_z))
 
     def extra_metrics(self) -> dict:
         """Board metrics of the fixed noise batch, prefixed ``fixed100_`` (merged into each evaluation)."""

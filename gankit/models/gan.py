@@ -14,7 +14,7 @@ from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.models.base import Model, make_optimizer
-from gankit.models.tricks import ReplayBuffer, ema_copy, ema_update
+from gankit.models.tricks import ReplayBuffer
 from gankit.nets import build_nets
 from gankit.registry import MODELS, OBJECTIVES
 
@@ -39,19 +39,14 @@ class GANConfig(ModelConfig):
     # keep 4-D weights (and so conv activations) channels-last: faster oneDNN convolutions
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
     channels_last: bool = True
-    # exponential moving average of G's weights (Yazici et al. 2019; StudioGAN's "G_ema"):
-    # samples, grids and metrics come from the average, training uses G. 0 = off, else the
-    # decay per generator step (0.999 averages over the last ~1,000 steps).
-    ema: float = 0.0
 
     def validate(self) -> None:
+        super().validate()
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
             if getattr(self, key) < 0:
                 raise GankitError(f"config key 'model.{key}' must be >= 0, got {getattr(self, key)}")
-        if not 0 <= self.ema < 1:
-            raise GankitError(f"config key 'model.ema' must lie in [0, 1), got {self.ema}")
         if self.replay_size == 1:
             raise GankitError("config key 'model.replay_size' must be 0 (automatic) or >= 2")
 
@@ -59,7 +54,7 @@ class GANConfig(ModelConfig):
         objective = OBJECTIVES.get(cfg.objective.name)
         if objective.pairwise:
             raise GankitError(f"objective '{cfg.objective.name}' needs a pairwise critic: use model.family=discrete")
-        if self.replay and objective.critic:
+        if self.replay and not hasattr(objective, "d_fake_loss"):
             raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{cfg.objective.name}'")
 
 
@@ -75,7 +70,7 @@ class GAN(Model):
             self.D.to(memory_format=torch.channels_last)
         self.conditional = bool(getattr(cfg.net, "conditional", False))
         self.objective = OBJECTIVES.get(cfg.objective.name)(cfg.objective)
-        self.G_ema = ema_copy(self.G) if cfg.model.ema else None  # frozen: not one of networks()
+        self.setup_stabilisers(self.G)
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
         self.replay = ReplayBuffer(cfg.model.replay_size or max(2, len(data) // cfg.data.batch_size))
@@ -106,7 +101,7 @@ class GAN(Model):
             with torch.no_grad():
                 fake = self.G(self.noise(real.shape[0]), y)
         fake = fake.detach()
-        loss, logs = self.objective.d_loss(self.D, real, fake, y)
+        loss, logs = self.objective.d_loss(self.critic_view(self.D), real, fake, y)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -122,21 +117,23 @@ class GAN(Model):
     def replay_step(self) -> torch.Tensor:
         """One D step on the buffered past fakes (as fakes), then the buffer starts over (4.2)."""
         x, y = self.replay.drain()
-        loss = self.objective.d_fake_loss(self.D, x, y)
+        loss = self.objective.d_fake_loss(self.critic_view(self.D), x, y)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
         self.objective.after_d_step(self.D)
         return loss.detach()
 
-    def g_step(self, n: int, fake=None, y=None) -> dict:
-        """One G update on ``fake`` (labels ``y``) or, by default, on a fresh batch of ``n``."""
+    def g_step(self, n: int, fake=None, y=None, real=None) -> dict:
+        """One G update on ``fake`` (labels ``y``) or, by default, on a fresh batch of ``n``
+        (with fresh labels, or the real batch's labels ``y`` for an objective that pairs each
+        fake with a real, rpgan); ``real`` is the last D step's batch."""
         if fake is None:
-            y = self.fake_labels(n)
+            y = y if self.objective.pairs_real and y is not None else self.fake_labels(n)
             fake = self.G(self.noise(n), y)
         self.D.requires_grad_(False)  # no weight gradients for D during the G step
         try:
-            loss, logs = self.objective.g_loss(self.D, fake, y)
+            loss, logs = self.objective.g_loss(self.critic_view(self.D), fake, y, real)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
@@ -154,15 +151,10 @@ class GAN(Model):
                 fake = self.G(self.noise(real.shape[0]), y)  # kept, with its graph, for the G step
             logs = self.d_step(real, y, fake)
         if fake is None:
-            logs.update(self.g_step(batches.batch_size))
+            logs.update(self.g_step(batches.batch_size, y=y, real=real))
         else:
-            logs.update(self.g_step(fake.shape[0], fake, y))
+            logs.update(self.g_step(fake.shape[0], fake, y, real))
         return logs
-
-    def on_step_end(self, step: int) -> None:
-        super().on_step_end(step)
-        if self.G_ema is not None:
-            ema_update(self.G_ema, self.G, self.cfg.model.ema, step)
 
     def extra_state(self) -> dict:
         return self.replay.state_dict()
@@ -174,5 +166,4 @@ class GAN(Model):
     def generate(self, n, labels=None):
         if self.conditional and labels is None:
             labels = torch.arange(n, device=self.device) % self.data.num_classes
-        G = self.G if self.G_ema is None else self.G_ema
-        return G(self.noise(n), labels if self.conditional else None)
+        return self.sampler(self.noise(n), labels if self.conditional else None)

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, ModelConfig
-from gankit.data.augment import random_shift
+from gankit.layers.augment import random_shift
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.losses import half_angle_bce
@@ -57,6 +57,10 @@ class SAEConfig(ModelConfig):
     augment: int = 0  # >0: each encoder sees its own random shift of the batch, up to this many pixels (not in the paper)
 
     def validate(self) -> None:
+        super().validate()
+        if self.diffaug:
+            raise GankitError("config key 'model.diffaug' is for families with a discriminator; the sae family's "
+                              "encoders take model.augment (shifted views)")
         if self.blur < 0:
             raise GankitError(f"config key 'model.blur' must be >= 0, got {self.blur}")
         if not 0 < self.eps < 0.5:
@@ -136,6 +140,7 @@ class SymbolicAutoencoder(Model):
             raise GankitError(f"model family 'sae' needs net 'sae-dcgan' (two encoders), got '{cfg.net.name}'")
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_enc = make_optimizer(self.encoders.parameters(), cfg.optim.d)
+        self.setup_stabilisers(self.G)
 
     def optimizers(self):
         return {"g": self.opt_g, "d": self.opt_enc}
@@ -185,7 +190,7 @@ class SymbolicAutoencoder(Model):
         was = self.training
         self.eval()
         try:
-            out = [self.G(s[i:i + batch_size].to(self.device)) for i in range(0, len(s), batch_size)]
+            out = [self.sampler(s[i:i + batch_size].to(self.device)) for i in range(0, len(s), batch_size)]
         finally:
             self.train(was)
         return torch.cat(out)

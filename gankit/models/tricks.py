@@ -3,6 +3,8 @@
 - :class:`ReplayBuffer`: experience replay (practical-gan-guide.txt 4.2).
 - :func:`ema_copy` / :func:`ema_update`: an exponential moving average of a network's weights
   (Yazici et al. 2019; StudioGAN's ``G_ema``), the copy that samples and metrics come from.
+- :class:`AugmentedCritic`: D seen through DiffAugment (``gankit.layers.augment``), what the
+  objective calls instead of D when ``model.diffaug`` is set.
 """
 from __future__ import annotations
 
@@ -69,3 +71,20 @@ def ema_update(avg: nn.Module, cur: nn.Module, decay: float, step: int) -> None:
         a.lerp_(c, 1 - d)
     for a, c in zip(avg.buffers(), cur.buffers()):
         a.copy_(c)
+
+
+class AugmentedCritic:
+    """``D`` applied to augmented inputs: ``D(aug(x), y)``, or ``D(aug(real), aug(fake))`` for a
+    pairwise critic. Not a module (D's state-dict keys stay as they are); penalties computed
+    through it (GP, R1, R2) differentiate through the augmentation to the un-augmented input."""
+
+    def __init__(self, D: nn.Module, augment, pairwise: bool = False):
+        self.D, self.augment, self.pairwise = D, augment, pairwise
+
+    def __call__(self, x: torch.Tensor, y=None):
+        if self.pairwise:
+            return self.D(self.augment(x), self.augment(y))
+        return self.D(self.augment(x), y)
+
+    def parameters(self):
+        return self.D.parameters()

@@ -9,7 +9,26 @@ from gankit.registry import NETS
 
 
 def build_nets(cfg_net, data):
-    return NETS.get(cfg_net.name)(cfg_net, data)
+    G, D = NETS.get(cfg_net.name)(cfg_net, data)
+    if cfg_net.d_spectral_norm:
+        spectral_normalize(D)
+    return G, D
+
+
+def spectral_normalize(net) -> int:
+    """Spectral normalization (Miyato et al. 2018) on every conv and linear weight of ``net``
+    that has none yet (``net.d_spectral_norm``); returns how many weights it wrapped."""
+    from torch import nn
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    count = 0
+    for module in list(net.modules()):
+        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)) \
+                and not parametrize.is_parametrized(module, "weight"):
+            spectral_norm(module)
+            count += 1
+    return count
 
 
 def count_params(module) -> int:

@@ -1,0 +1,244 @@
+"""Issue 17's stabilisers, each against a hand computation: hinge and relativistic losses,
+R1/R2, DiffAugment (translation, cutout; binary-safe), spectral norm for any net, EMA in every
+family, learning-rate warm-up and decay; and the one-line errors of their options."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import tinynet  # noqa: F401  (registers the tiny-bn-test net)
+from gankit.catalogue import build_config
+from gankit.errors import GankitError
+from gankit.layers.augment import DiffAugment, cutout, cutout_mask, random_shift
+from gankit.losses import (Hinge, PenaltyOptions, RelativisticPairing, hinge_d_loss, relativistic_d_loss,
+                           relativistic_g_loss, zero_centered_penalty)
+from gankit.models.base import lr_factor
+from gankit.training.checkpoint import Checkpoints
+from gankit.training.loop import train
+
+
+class Linear1(nn.Module):
+    """D(x) = sum_j w_j x_j: its input gradient is w for every sample."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(w))
+
+    def forward(self, x, y=None):
+        return (x.flatten(1) * self.w).sum(1)
+
+
+# ------------------------------------------------------------------ losses
+def test_hinge_d_loss_by_hand():
+    real, fake = torch.tensor([0.5, 2.0]), torch.tensor([-2.0, 0.3])
+    # real: max(0, 0.5) + max(0, -1) = 0.5 -> mean 0.25; fake: max(0, -1) + max(0, 1.3) -> mean 0.65
+    assert hinge_d_loss(real, fake).item() == pytest.approx(0.25 + 0.65)
+
+
+def test_relativistic_losses_by_hand():
+    real, fake = torch.tensor([1.0, -0.5]), torch.tensor([0.0, 0.5])
+    sp = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    assert relativistic_d_loss(real, fake).item() == pytest.approx((sp(0 - 1) + sp(0.5 + 0.5)) / 2)
+    assert relativistic_g_loss(real, fake).item() == pytest.approx((sp(1 - 0) + sp(-0.5 - 0.5)) / 2)
+
+
+def test_zero_centered_penalty_is_the_squared_input_gradient():
+    D = Linear1([1.0, -2.0, 2.0])
+    x = torch.randn(5, 3)
+    assert zero_centered_penalty(D, x).item() == pytest.approx(1 + 4 + 4)
+
+    class Square(nn.Module):  # D(x) = sum x^2: gradient 2x, penalty mean_i ||2 x_i||^2
+        def forward(self, x, y=None):
+            return (x ** 2).sum(1)
+
+    x = torch.tensor([[1.0, 2.0], [0.0, -1.0]])
+    assert zero_centered_penalty(Square(), x).item() == pytest.approx((4 * 5 + 4 * 1) / 2)
+
+
+def test_hinge_objective_adds_r1_and_r2_halves():
+    D = Linear1([1.0, -2.0, 2.0])  # ||grad||^2 = 9 everywhere
+    real, fake = torch.randn(4, 3), torch.randn(4, 3)
+    plain, _ = Hinge(PenaltyOptions(name="hinge")).d_loss(D, real, fake)
+    loss, logs = Hinge(PenaltyOptions(name="hinge", r1=0.2, r2=0.1)).d_loss(D, real, fake)
+    assert loss.item() == pytest.approx(plain.item() + 0.1 * 9 + 0.05 * 9)
+    assert logs["r1"].item() == pytest.approx(9) and logs["r2"].item() == pytest.approx(9)
+    g, _ = Hinge(PenaltyOptions(name="hinge")).g_loss(D, fake)
+    assert g.item() == pytest.approx(-D(fake).mean().item())
+    # the penalty trains D: its gradient reaches the weights (d/dw of r1/2 ||w||^2 = r1 w)
+    D.zero_grad()
+    Hinge(PenaltyOptions(name="hinge", r1=1.0)).d_loss(D, real, fake)[0].backward()
+    D2 = Linear1([1.0, -2.0, 2.0])
+    Hinge(PenaltyOptions(name="hinge")).d_loss(D2, real, fake)[0].backward()
+    torch.testing.assert_close(D.w.grad - D2.w.grad, D.w.detach())
+
+
+def test_rpgan_pairs_each_fake_with_a_real_and_needs_it():
+    D = Linear1([1.0, 1.0])
+    real, fake = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    obj = RelativisticPairing(PenaltyOptions(name="rpgan"))
+    d, _ = obj.d_loss(D, real, fake)
+    assert d.item() == pytest.approx(relativistic_d_loss(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])).item())
+    g, _ = obj.g_loss(D, fake, real=real)
+    assert g.item() == pytest.approx(relativistic_g_loss(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])).item())
+    with pytest.raises(ValueError, match="real batch"):
+        obj.g_loss(D, fake)
+
+
+# ------------------------------------------------------------------ DiffAugment
+def test_cutout_mask_is_the_square_around_its_centre():
+    m = cutout_mask(2, 5, 5, 2, "cpu", centers=torch.tensor([[2, 0], [3, 0]]))
+    expect0 = torch.zeros(5, 5, dtype=torch.bool)
+    expect0[1:3, 2:4] = True  # side 2 starts at centre - 1
+    expect1 = torch.zeros(5, 5, dtype=torch.bool)
+    expect1[0:1, 0:1] = True  # clipped by the top-left border
+    assert torch.equal(m[0, 0], expect0) and torch.equal(m[1, 0], expect1)
+
+
+def test_cutout_fills_one_square_with_the_background():
+    torch.manual_seed(0)
+    x = torch.ones(50, 1, 8, 8)
+    out = cutout(x, 4, background=0.0)
+    erased = (out == 0).flatten(1).sum(1)
+    assert erased.max() == 16 and erased.min() >= 4  # a full square, or one clipped to >= 2x2
+    assert set(out.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_translation_moves_by_at_most_the_shift_and_keeps_binary_values():
+    torch.manual_seed(1)
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 14, 14] = 1.0  # one lit pixel per image
+    aug = DiffAugment(("translation",), shift=0.125, cutout=0.5, background=0.0)  # 28/8 = 3.5 -> 4 px
+    out = aug(x)
+    rows, cols = (out[:, 0] == 1).nonzero()[:, 1], (out[:, 0] == 1).nonzero()[:, 2]
+    assert len(rows) == 64  # the pixel never leaves the image at this shift
+    assert (rows - 14).abs().max() <= 4 and (cols - 14).abs().max() <= 4
+    assert (rows != 14).any() and (cols != 14).any()
+    both = DiffAugment(("translation", "cutout"), 0.125, 0.5, 0.0)(torch.bernoulli(torch.full((32, 1, 28, 28), 0.3)))
+    assert set(both.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_augmentation_passes_gradients_to_the_kept_pixels():
+    torch.manual_seed(2)
+    x = torch.randn(4, 1, 6, 6, requires_grad=True)
+    out = random_shift(x, 2, background=-1.0)
+    out.sum().backward()
+    # each input pixel that is still in the image gets gradient 1, the shifted-out ones 0
+    assert set(x.grad.unique().tolist()) <= {0.0, 1.0}
+    assert x.grad.sum().item() == (out != -1.0).sum().item()  # randn never draws exactly -1
+
+
+# ------------------------------------------------------------------ schedules
+def test_lr_factor_by_hand():
+    from gankit.config import OptimConfig
+
+    warm = OptimConfig(warmup=4)
+    assert [lr_factor(warm, t, 100) for t in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    lin = OptimConfig(schedule="linear")
+    assert [lr_factor(lin, t, 4) for t in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    cos = OptimConfig(schedule="cosine", warmup=2)
+    assert lr_factor(cos, 2, 12) == pytest.approx(1.0) and lr_factor(cos, 7, 12) == pytest.approx(0.5)
+    assert lr_factor(cos, 12, 12) == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------ runs
+def tiny(model=None, objective=None, net=None, optim=None, steps=6, **train_keys):
+    raw = {"model": {"family": "gan", **(model or {})}, "objective": objective or {"name": "ns"},
+           "net": {"name": "tiny-bn-test", "z_dim": 8, "hidden": 16, **(net or {})},
+           "data": {"name": "mnist", "batch_size": 16}, "optim": optim or {},
+           "train": {"steps": steps, "log_every": 2, "sample_every": 100, "ckpt_every": 3, "eval_samples": 100,
+                     "tensorboard": False, "seed": 5, **train_keys}}
+    return build_config(raw, "tiny")
+
+
+def test_schedule_sets_each_steps_rate(tmp_path, cache_dir):
+    cfg = tiny(optim={"g": {"lr": 1e-3, "warmup": 8}, "d": {"lr": 2e-3, "schedule": "linear", "decay_steps": 8}},
+               steps=6, ckpt_every=3)
+    train(cfg, tmp_path / "r", cache_dir=cache_dir)
+    # after 3 and 6 steps the next step (index 3, 6) runs at lr * factor(3), factor(6)
+    for step, ckpt in ((3, "step_00000003.pt"), (6, "step_00000006.pt")):
+        state = torch.load(tmp_path / "r" / "checkpoints" / ckpt, weights_only=True)
+        assert state["optim"]["g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * (step + 1) / 8)
+        assert state["optim"]["d"]["param_groups"][0]["lr"] == pytest.approx(2e-3 * (1 - step / 8))
+
+
+def test_all_stabilisers_on_resume_bit_exactly(tmp_path, cache_dir):
+    """hinge+R1, DiffAugment, SN on a net without it, EMA, warm-up/cosine: 6 steps in one go
+    equal 3 steps, a stop and a resume."""
+    kw = dict(model={"ema": 0.9, "diffaug": "translation,cutout"}, objective={"name": "rpgan", "r1": 1.0, "r2": 1.0},
+              net={"d_spectral_norm": True}, optim={"g": {"warmup": 2, "schedule": "cosine", "decay_steps": 6}})
+    full, part = tmp_path / "full", tmp_path / "part"
+    train(tiny(**kw, steps=6), full, cache_dir=cache_dir)
+    train(tiny(**kw, steps=3), part, cache_dir=cache_dir)
+    (part / "config.yaml").write_text(tiny(**kw, steps=6).to_yaml())
+    train(tiny(**kw, steps=6), part, resume=True, cache_dir=cache_dir)
+    a = Checkpoints(full / "checkpoints").load_latest()["model"]
+    b = Checkpoints(part / "checkpoints").load_latest()["model"]
+    assert a.keys() == b.keys() and any(k.startswith("G_ema.") for k in a)
+    assert any("parametrizations.weight" in k for k in a if k.startswith("D."))
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_spectral_norm_for_any_net_bounds_each_weight():
+    from gankit.catalogue import load_all
+    from gankit.data import load_dataset
+    from gankit.nets import build_nets, spectral_normalize
+
+    load_all()
+    cfg = build_config({"net": {"name": "dcgan-mnist", "d_spectral_norm": True}}, "x")
+    data = load_dataset(cfg.data)
+    _, D = build_nets(cfg.net, data)
+    layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
+    D.train()
+    for _ in range(30):  # power iterations converge in training mode
+        D(torch.randn(4, *data.shape))
+    D.eval()
+    for m in layers:
+        w = m.weight.flatten(1)
+        assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, rel=0.05)
+    assert spectral_normalize(D) == 0  # never a second time (SNGAN's tables have it built in)
+
+
+@pytest.mark.parametrize("preset", ["binarygan-mlp-dbn", "dwgan-mnist-binary", "sae-mnist"])
+def test_every_family_samples_from_its_ema(preset, tmp_path, cache_dir):
+    from gankit.catalogue import load_config
+    from gankit.training.run import open_run
+
+    cfg = load_config(preset, ["model.ema=0.5", "train.steps=3", "train.eval_samples=100", "train.tensorboard=false",
+                               "train.sample_every=100"])
+    train(cfg, tmp_path / "r", cache_dir=cache_dir)
+    model = open_run(tmp_path / "r").model
+    assert model.G_ema is not None and model.sampler is model.G_ema
+    assert any(not torch.equal(a, b) for a, b in zip(model.G_ema.parameters(), model.G.parameters()))
+    calls = {"G": 0, "G_ema": 0}
+    for name in calls:
+        getattr(model, name).register_forward_pre_hook(lambda m, i, name=name: calls.__setitem__(name, calls[name] + 1))
+    model.generate(4)
+    assert calls["G_ema"] >= 1 and calls["G"] == 0  # samples come from the average only
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"model": {"diffaug": "rotate"}}, "model.diffaug"),
+    ({"model": {"diffaug_shift": 2.0}}, "model.diffaug_shift"),
+    ({"model": {"ema": -0.1}}, "model.ema"),
+    ({"objective": {"name": "hinge", "r1": -1.0}}, "objective.r1"),
+    ({"objective": {"name": "rpgan", "r2": float("nan")}}, "objective.r2"),
+    ({"objective": {"name": "ns", "r1": float("inf")}}, "objective.r1"),
+    ({"optim": {"g": {"schedule": "step"}}}, "optim.g.schedule"),
+    ({"optim": {"d": {"warmup": -1}}}, "optim.d.warmup"),
+    ({"optim": {"g": {"schedule": "cosine", "lr_decay": 0.99}}}, "optim.g.lr_decay"),
+    ({"model": {"family": "sae", "diffaug": "cutout"}, "net": {"name": "sae-dcgan"}}, "model.diffaug"),
+])
+def test_stabiliser_options_out_of_range_name_their_key(raw, key):
+    with pytest.raises(GankitError, match=key.replace(".", r"\.")):
+        build_config(raw, "x")
+
+
+def test_diffaug_refuses_data_that_are_not_images(tmp_path, cache_dir):
+    from gankit.catalogue import load_config
+
+    cfg = load_config("wgan-ttt-3x3-2p", ["model.diffaug=translation", "train.steps=1"])
+    with pytest.raises(GankitError, match="model.diffaug.*image"):
+        train(cfg, tmp_path / "r", cache_dir=cache_dir)
