@@ -440,7 +440,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(BaseException):
+    """SIGTERM (``kill``, or ``torchrun`` ending the survivors of a dead rank): unwinds like Ctrl-C,
+    so open temporary files are removed and the run lock released before the process ends."""
+
+
+_exiting = [False]  # set once main reports how it ends: a later SIGTERM only ends the process
+
+
+def _on_sigterm(signum, frame) -> None:
+    if not _exiting[0]:
+        _exiting[0] = True
+        raise _Terminated()
+
+
+def _catch_sigterm():
+    """Install ``_on_sigterm`` (main thread only); returns the handler it replaced, or None."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    _exiting[0] = False
+    return signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    previous = _catch_sigterm()
+    try:
+        return _main(argv)
+    except _Terminated:
+        _exiting[0] = True
+        print("gankit: terminated", file=sys.stderr)
+        return 143
+    finally:
+        _exiting[0] = True
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -453,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GankitError as exc:
+        _exiting[0] = True  # a SIGTERM now (torchrun ending this rank) must not cut the line short
         from gankit.training.distributed import PeerError
 
         if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
@@ -460,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gankit: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _exiting[0] = True
         print("gankit: interrupted", file=sys.stderr)
         return 130
 

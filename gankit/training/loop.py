@@ -23,7 +23,7 @@ from gankit.io import atomic_write, remove_stale_temps
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.training.checkpoint import FORMAT_VERSION, Checkpoints, check_matches, rng_state, set_rng_state
-from gankit.training.distributed import TrainingView, World, env_world_size, world_from_env
+from gankit.training.distributed import TrainingView, World, env_world_size, is_comm_failure, lost_contact, world_from_env
 from gankit.training.logs import RunLog, planned_logs, write_planned
 from gankit.training.rundir import MARKER, RunLock, clear_run, prepare_run_dir
 
@@ -269,7 +269,8 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool |
     training of one model (``gankit.training.distributed``); only rank 0 writes ``run_dir``.
     Bad input (data, net/data mismatch, run directory, checkpoint) is detected before
     anything is written. Rank 0 holds the run directory's lock (``RunLock``) from then until
-    the run ends. ``resume``: True continues ``run_dir`` from its newest checkpoint (a run
+    the run ends. A rank that dies or falls silent ends the others with one ``GankitError``
+    (``distributed.lost_contact``); the run directory keeps its newest checkpoint. ``resume``: True continues ``run_dir`` from its newest checkpoint (a run
     killed before its first one starts again at step 0); ``"auto"`` resumes ``run_dir`` if
     it is a run and starts it otherwise (for ``torchrun --max-restarts``). A resume checks
     config, checkpoint and logs first and changes nothing unless all are valid; an override
@@ -287,6 +288,10 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool |
     lock = RunLock(run_dir)
     try:
         return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data, lock)
+    except Exception as exc:
+        if world.active and is_comm_failure(exc):  # another rank died or fell silent
+            raise lost_contact(world, run_dir, exc) from None
+        raise
     finally:
         lock.release()
         world.close()
