@@ -76,24 +76,50 @@ def grid_labels(model: Model, n: int) -> torch.Tensor | None:
     return torch.arange(n, device=model.device) % model.data.num_classes
 
 
-@torch.no_grad()
+SAMPLE_CHUNK = 500  # samples per generator call: the blocks of the seeded stream (and of the memory used)
+
+
 def generate_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None = None,
-                    chunk: int = 500) -> torch.Tensor:
-    """``n`` samples in eval mode from a fixed seed, without touching the training RNG."""
+                    chunk: int | None = None) -> torch.Tensor:
+    """``n`` samples in eval mode from a fixed seed, without touching the training RNG:
+    ``iter_seeded``'s chunks in one tensor (so at most ``check_sample_count``'s limit)."""
     check_sample_count(model, n)
+    return torch.cat(list(iter_seeded(model, n, seed, labels, chunk)))
+
+
+@torch.no_grad()
+def iter_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None = None,
+                chunk: int | None = None):
+    """The samples of ``generate_seeded`` as CPU tensors of ``chunk`` (default ``SAMPLE_CHUNK``)
+    samples each, one generator call at a time: memory stays bounded by a chunk whatever ``n``.
+    One seeded RNG stream runs through the chunks; it is set aside between them (what the
+    caller does meanwhile draws nothing from it), so the samples are those of one
+    ``generate_seeded`` call. ``labels``: [n], or one period of them (e.g. the classes
+    0..K-1) repeated to ``n``."""
     check_seed(seed)
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            for start in range(0, n, chunk):
-                lab = labels[start:start + chunk] if labels is not None else None
-                out.append(model.generate(min(chunk, n - start), lab).cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
+    chunk = int(chunk or SAMPLE_CHUNK)
+    devices = [model.device] if model.device.type == "cuda" else []
+    state = None
+    for start in range(0, n, chunk):
+        count = min(chunk, n - start)
+        lab = None
+        if labels is not None:
+            lab = labels[torch.arange(start, start + count, device=labels.device) % len(labels)].to(model.device)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.random.fork_rng(devices=devices):
+                if state is None:
+                    torch.manual_seed(seed)
+                else:
+                    torch.set_rng_state(state[0])
+                    for d, s in zip(devices, state[1]):
+                        torch.cuda.set_rng_state(s, d)
+                out = model.generate(count, lab).cpu()
+                state = (torch.get_rng_state(), [torch.cuda.get_rng_state(d) for d in devices])
+        finally:
+            model.train(was_training)
+        yield out
 
 
 SAMPLE_BYTES = 4 * 2**30  # the generated float samples of one call stay below this
