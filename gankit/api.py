@@ -45,11 +45,19 @@ def sample_labels(model, n: int, labels: Sequence[int] | int | str | None = None
     value, an int (``--label``) or comma-separated text (``--labels``), and the errors speak
     of the options; without it, of the ``labels`` argument (:meth:`Run.sample`).
     """
+    cycle = label_cycle(model, labels, option=option)
+    return None if cycle is None else cycle.repeat(-(-n // len(cycle)))[:n]
+
+
+def label_cycle(model, labels: Sequence[int] | int | str | None = None, *, option: str | None = None):
+    """One period of ``sample_labels``' labels (they repeat it to ``n``): the classes 0..K-1
+    by default, else the classes given; None for an unconditional model. What a chunked
+    sampler (``training.loop.iter_seeded``) takes, so that ``n`` labels are never all held."""
     import torch
 
     k = model.data.num_classes
     if labels is None:
-        return torch.arange(n) % k if model.conditional else None
+        return torch.arange(k) if model.conditional else None
     if not model.conditional:
         raise GankitError(f"{option or 'labels'} given but this run's model is not conditional")
     if isinstance(labels, str) and option is not None:  # the text of --labels
@@ -64,7 +72,7 @@ def sample_labels(model, n: int, labels: Sequence[int] | int | str | None = None
         if option is None:
             raise GankitError(f"labels must be integers in 0..{k - 1}, got {labels!r}")
         raise GankitError(f"label {bad[0]} is outside 0..{k - 1}" if values else "--labels is empty")
-    return torch.tensor((values * -(-n // len(values)))[:n])
+    return torch.tensor(values)
 
 
 class Run:

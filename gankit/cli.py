@@ -154,16 +154,22 @@ def cmd_train(args) -> int:
     return 0
 
 
+MAX_SAMPLE_FILE = 10**12  # `gankit sample --n`: the disk's free space is the real limit
+
+
 def cmd_sample(args) -> int:
-    from gankit.api import sample_labels
-    from gankit.training.loop import check_sample_count, generate_seeded
+    import torch
+
+    from gankit.api import label_cycle
+    from gankit.training.loop import iter_seeded
     from gankit.training.run import open_run
 
+    n = args.n
+    if not 1 <= n <= MAX_SAMPLE_FILE:
+        raise GankitError(f"the number of samples (--n) must lie in 1..{MAX_SAMPLE_FILE:,d}, got {n}")
     run = open_run(Path(args.run))
     model = run.model
-    check_sample_count(model, args.n)
-    labels = sample_labels(model, args.n, args.label if args.label is not None else args.labels,
-                           option="--label/--labels")
+    labels = label_cycle(model, args.label if args.label is not None else args.labels, option="--label/--labels")
     if args.out and Path(args.out).suffix.lower() == ".png":
         # `--out grid.png` means a picture, not a zip archive with a .png name
         if args.png:
@@ -173,25 +179,69 @@ def cmd_sample(args) -> int:
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
     if out is not None and png is not None and out.resolve() == png.resolve():
         raise GankitError(f"--out and --png name the same file {out}")
-    samples = generate_seeded(model, args.n, args.seed, labels)
-    arrays = run.data.to_npz(samples)
-    if labels is not None:
-        arrays["labels"] = labels.numpy().astype(np.int64)
+    if out is None and png is None and not args.show:
+        raise GankitError("nothing to write: pass --out FILE.npz, --png FILE.png or --show K")
+    # the grid and --show need the stream's first samples only; the .npz gets every chunk as it
+    # comes (one chunk in memory, whatever --n), written to a temporary file renamed at the end
+    keep = min(n, max(100 if png is not None else 0, args.show))
+    cycle = labels.numpy().astype(np.int64) if labels is not None else None
+    first: list = []
+    kept = 0
+
+    def chunks():
+        nonlocal kept
+        start = 0
+        for samples in iter_seeded(model, n, args.seed, labels):
+            if kept < keep:
+                first.append(samples[: keep - kept])
+                kept += len(first[-1])
+            if out is None:
+                if kept >= keep:
+                    return
+                continue
+            arrays = run.data.to_npz(samples)
+            if labels is not None:  # the period of labels, repeated: the samples' own classes
+                arrays["labels"] = cycle[np.arange(start, start + len(samples)) % len(cycle)]
+            start += len(samples)
+            yield arrays
+
     if out is not None:
-        atomic_write(out, lambda fh: np.savez(fh, **arrays), what="samples")
-        print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
+        from gankit.io import write_npz_chunks
+
+        def fits(arrays: dict) -> None:  # the first chunk tells the size of a sample
+            import shutil
+
+            rows = len(next(iter(arrays.values())))
+            need = n * sum(a.nbytes for a in arrays.values()) // rows
+            free = shutil.disk_usage(out.parent).free
+            if need > free:
+                raise GankitError(f"cannot write samples {out}: {n:,d} samples take {_size(need)} and "
+                                  f"{out.parent} has {_size(free)} free (ask for fewer with --n)")
+
+        written = {}
+        atomic_write(out, lambda fh: written.update(write_npz_chunks(fh, n, chunks(), check=fits, spill_dir=out.parent)), what="samples")
+        print(f"wrote {out}: " + ", ".join(f"{k} {np.dtype(d)}{[n, *shape]}" for k, (d, shape) in written.items()))
+    else:
+        for _ in chunks():
+            pass
+    head = torch.cat(first) if first else None
     if png is not None:
         from gankit.training.loop import render
         from gankit.report.grid import save_grid
 
-        images = render(model, samples[: min(args.n, 100)])
-        save_grid(images, png, nrow=model.data.num_classes if model.conditional and labels is not None and args.labels is None and args.label is None else None)
+        images = render(model, head[:100])
+        save_grid(images, png, nrow=model.data.num_classes if model.conditional and args.labels is None and args.label is None else None)
         print(f"wrote {png}")
     if args.show:
-        print(run.data.render_text(samples[: args.show]))
-    if out is None and png is None and not args.show:
-        raise GankitError("nothing to write: pass --out FILE.npz, --png FILE.png or --show K")
+        print(run.data.render_text(head[: args.show]))
     return 0
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if nbytes < 1000 or unit == "TB":
+            return f"{nbytes:,.0f} {unit}" if unit == "bytes" else f"{nbytes:,.1f} {unit}"
+        nbytes /= 1000
 
 
 def cmd_eval(args) -> int:
@@ -440,7 +490,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(BaseException):
+    """SIGTERM (``kill``, or ``torchrun`` ending the survivors of a dead rank): unwinds like Ctrl-C,
+    so open temporary files are removed and the run lock released before the process ends."""
+
+
+_exiting = [False]  # set once main reports how it ends: a later SIGTERM only ends the process
+
+
+def _on_sigterm(signum, frame) -> None:
+    if not _exiting[0]:
+        _exiting[0] = True
+        raise _Terminated()
+
+
+def _catch_sigterm():
+    """Install ``_on_sigterm`` (main thread only); returns the handler it replaced, or None."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    _exiting[0] = False
+    return signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    previous = _catch_sigterm()
+    try:
+        return _main(argv)
+    except _Terminated:
+        _exiting[0] = True
+        print("gankit: terminated", file=sys.stderr)
+        return 143
+    finally:
+        _exiting[0] = True
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -453,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GankitError as exc:
+        _exiting[0] = True  # a SIGTERM now (torchrun ending this rank) must not cut the line short
         from gankit.training.distributed import PeerError
 
         if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
@@ -460,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gankit: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _exiting[0] = True
         print("gankit: interrupted", file=sys.stderr)
         return 130
 

@@ -118,3 +118,72 @@ def remove_stale_temps(directory: str | Path) -> list[Path]:
             except OSError:
                 pass
     return removed
+
+
+def write_npz_chunks(fh: BinaryIO, n: int, chunks, *, check: Callable[[dict], None] | None = None,
+                     spill_dir: str | Path | None = None) -> dict:
+    """Write ``n`` rows that arrive in ``chunks`` (dicts of numpy arrays, the same keys each time,
+    leading dimensions adding up to ``n``) to the binary file ``fh`` as the ``.npz`` archive
+    ``np.savez`` writes (one uncompressed ``KEY.npy`` member per key, ZIP64), holding one chunk in
+    memory at a time. The first key streams straight into the archive; the others (small: labels,
+    flags) wait in anonymous temporary files in ``spill_dir`` (the output's folder) and follow it. ``check(first_chunk)``
+    runs once before anything is written (e.g. whether the disk holds ``n`` such rows). Returns
+    ``{key: (dtype, shape)}`` of what was written."""
+    import shutil
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    it = iter(chunks)
+    first = next(it, None)
+    if first is None or not first:
+        raise ValueError("write_npz_chunks needs at least one chunk with at least one array")
+    if check is not None:
+        check(first)
+    keys = list(first)
+    rows_shape = {k: (np.asarray(first[k]).dtype, np.asarray(first[k]).shape[1:]) for k in keys}
+    spill = {k: tempfile.TemporaryFile(dir=spill_dir, prefix=".npz-spill.", suffix=TEMP_SUFFIX) for k in keys[1:]}
+
+    def header(member, key) -> None:
+        dtype, shape = rows_shape[key]
+        npy.write_array_header_1_0(member, {"descr": npy.dtype_to_descr(dtype), "fortran_order": False,
+                                            "shape": (n, *shape)})
+
+    def as_bytes(key, arr) -> memoryview:
+        arr = np.ascontiguousarray(arr)
+        if (arr.dtype, arr.shape[1:]) != rows_shape[key]:
+            raise ValueError(f"chunk array {key!r} is {arr.dtype}{list(arr.shape)}, not like the first chunk's")
+        return memoryview(arr).cast("B")
+
+    try:
+        rows = 0
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            with zf.open(f"{keys[0]}.npy", "w", force_zip64=True) as member:
+                header(member, keys[0])
+                for chunk in _chain_first(first, it):
+                    if list(chunk) != keys:
+                        raise ValueError(f"chunk keys {list(chunk)} differ from the first chunk's {keys}")
+                    rows += len(chunk[keys[0]])
+                    if rows > n or any(len(chunk[k]) != len(chunk[keys[0]]) for k in keys):
+                        raise ValueError(f"the chunks hold more than {n} rows or keys of different lengths")
+                    member.write(as_bytes(keys[0], chunk[keys[0]]))
+                    for k in keys[1:]:
+                        spill[k].write(as_bytes(k, chunk[k]))
+                    del chunk
+            if rows != n:
+                raise ValueError(f"the chunks hold {rows} rows, not {n}")
+            for k in keys[1:]:
+                with zf.open(f"{k}.npy", "w", force_zip64=True) as member:
+                    header(member, k)
+                    spill[k].seek(0)
+                    shutil.copyfileobj(spill[k], member, 1 << 20)
+    finally:
+        for f in spill.values():
+            f.close()
+    return rows_shape
+
+
+def _chain_first(first, rest):
+    yield first
+    yield from rest

@@ -64,8 +64,10 @@ def test_out_of_range_override_on_resume_is_one_line(world, tmp_path, capsys):
 CLI_CASES = [  # (command after RUN, what the line must say)
     (["sample", "--seed", str(10**23)], "--seed must lie in 0..2^63-1, got 100000000000000000000000"),
     (["sample", "--seed", "-1"], "--seed must lie in 0..2^63-1, got -1"),
-    (["sample", "--n", str(10**12)], "the number of samples (--n) must lie in 1..1,000,000 for this run"),
-    (["sample", "--n", "-3"], "the number of samples (--n) must lie in 1..1,000,000 for this run"),
+    # sample streams to its file: the disk's free space bounds --n (eval holds its samples: 1..1,000,000)
+    (["sample", "--n", str(10**12)], "1,000,000,000,000 samples take 784.0 TB and"),
+    (["sample", "--n", str(10**13)], "the number of samples (--n) must lie in 1..1,000,000,000,000, got 10000000000000"),
+    (["sample", "--n", "-3"], "the number of samples (--n) must lie in 1..1,000,000,000,000, got -3"),
     (["sample", "--label", "-1"], "not conditional"),
     (["eval", "--n", "-3"], "the number of samples (--n) must lie in 1..1,000,000 for this run"),
     (["eval", "--n", str(10**12)], "the number of samples (--n) must lie in 1..1,000,000"),

@@ -13,12 +13,21 @@ loop keeps the plain model for everything else. Only rank 0 writes the run direc
 
 Everything here is a no-op in a single process (``World()``), so the loop calls
 it unconditionally.
+
+A rank that dies (``kill -9``, out of memory) or stops answering ends the others: a
+collective on a closed connection fails at once, one on a silent peer after
+``GANKIT_DIST_TIMEOUT`` seconds (default 900, longer than any rank-0-only evaluation of
+a preset); ``lost_contact`` turns that failure into one :class:`GankitError` line, and the
+run directory keeps its newest checkpoint for ``gankit train --resume``.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -30,6 +39,55 @@ from gankit.errors import GankitError
 
 class PeerError(GankitError):
     """Another rank (rank 0) failed; it reports the reason, this rank just stops."""
+
+
+DEFAULT_TIMEOUT_S = 900.0
+
+
+def dist_timeout() -> timedelta:
+    """How long a collective waits for a silent rank: ``GANKIT_DIST_TIMEOUT`` seconds (default 900)."""
+    text = os.environ.get("GANKIT_DIST_TIMEOUT", "").strip()
+    if not text:
+        return timedelta(seconds=DEFAULT_TIMEOUT_S)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 1 <= seconds <= 7 * 86400:  # NaN fails too
+        raise GankitError(f"GANKIT_DIST_TIMEOUT must be a number of seconds in 1..604800, got {text[:30]!r}")
+    return timedelta(seconds=seconds)
+
+
+_COMM_WORDS = re.compile(r"gloo|nccl|connection (reset|closed|refused)|broken pipe|timed out|timeout|"
+                         r"socket|peer", re.IGNORECASE)
+
+
+def is_comm_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the process group failing (a rank died or fell silent), not a bug of the step."""
+    if isinstance(exc, GankitError):
+        return False
+    dist_error = getattr(dist, "DistError", None)
+    if dist_error is not None and isinstance(exc, dist_error):
+        return True
+    return isinstance(exc, (RuntimeError, ConnectionError)) and bool(_COMM_WORDS.search(str(exc)[:2000]))
+
+
+def _reason(exc: BaseException) -> str:
+    """gloo's message without its source location and its advice: ``Read error ...: Connection reset by peer``."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = re.sub(r"^\[[^\]]*\]\s*", "", text)
+    return text.split(". This is typically")[0].rstrip(".")[:200]
+
+
+def lost_contact(world: "World", run_dir: Path, exc: BaseException) -> GankitError:
+    """The one error line of a rank whose job lost another rank (every surviving rank prints one)."""
+    from gankit.training.checkpoint import Checkpoints  # imported on use: a failure path only
+
+    ckpts = Checkpoints(Path(run_dir) / "checkpoints").paths()
+    kept = (f"{run_dir} keeps its checkpoint of step {int(ckpts[-1].stem.split('_')[-1])}"
+            if ckpts else f"{run_dir} has no checkpoint yet (a resume starts at step 0)")
+    return GankitError(f"process {world.rank} of {world.size} lost contact with the other processes of this "
+                       f"torchrun job ({_reason(exc)}); {kept}: continue with gankit train --resume {run_dir}")
 
 
 class _DDP(DistributedDataParallel):
@@ -68,7 +126,10 @@ class World:
 
     def close(self) -> None:
         if self.owns_group and dist.is_initialized():
-            dist.destroy_process_group()
+            try:
+                dist.destroy_process_group()
+            except Exception:  # a group that lost a rank may fail to tear down; the process ends anyway
+                pass
 
     # -- agreement ------------------------------------------------------------
     def on_main(self, fn, *args, **kwargs):
@@ -259,6 +320,13 @@ def world_from_env(device_type: str = "cpu") -> World:
     if not dist.is_initialized():
         if device_type == "cuda":
             torch.cuda.set_device(local)
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        timeout = dist_timeout()
+        try:
+            dist.init_process_group("nccl" if device_type == "cuda" else "gloo", timeout=timeout)
+        except Exception as exc:
+            if not is_comm_failure(exc):
+                raise
+            raise GankitError(f"process {rank} of {size} cannot join the other processes of this torchrun job "
+                              f"({_reason(exc)})") from None
         owns = True
     return World(rank, size, local, owns)

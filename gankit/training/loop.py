@@ -23,7 +23,7 @@ from gankit.io import atomic_write, remove_stale_temps
 from gankit.models import build_model
 from gankit.models.base import Model
 from gankit.training.checkpoint import FORMAT_VERSION, Checkpoints, check_matches, rng_state, set_rng_state
-from gankit.training.distributed import TrainingView, World, env_world_size, world_from_env
+from gankit.training.distributed import TrainingView, World, env_world_size, is_comm_failure, lost_contact, world_from_env
 from gankit.training.logs import RunLog, planned_logs, write_planned
 from gankit.training.rundir import MARKER, RunLock, clear_run, prepare_run_dir
 
@@ -76,24 +76,50 @@ def grid_labels(model: Model, n: int) -> torch.Tensor | None:
     return torch.arange(n, device=model.device) % model.data.num_classes
 
 
-@torch.no_grad()
+SAMPLE_CHUNK = 500  # samples per generator call: the blocks of the seeded stream (and of the memory used)
+
+
 def generate_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None = None,
-                    chunk: int = 500) -> torch.Tensor:
-    """``n`` samples in eval mode from a fixed seed, without touching the training RNG."""
+                    chunk: int | None = None) -> torch.Tensor:
+    """``n`` samples in eval mode from a fixed seed, without touching the training RNG:
+    ``iter_seeded``'s chunks in one tensor (so at most ``check_sample_count``'s limit)."""
     check_sample_count(model, n)
+    return torch.cat(list(iter_seeded(model, n, seed, labels, chunk)))
+
+
+@torch.no_grad()
+def iter_seeded(model: Model, n: int, seed: int, labels: torch.Tensor | None = None,
+                chunk: int | None = None):
+    """The samples of ``generate_seeded`` as CPU tensors of ``chunk`` (default ``SAMPLE_CHUNK``)
+    samples each, one generator call at a time: memory stays bounded by a chunk whatever ``n``.
+    One seeded RNG stream runs through the chunks; it is set aside between them (what the
+    caller does meanwhile draws nothing from it), so the samples are those of one
+    ``generate_seeded`` call. ``labels``: [n], or one period of them (e.g. the classes
+    0..K-1) repeated to ``n``."""
     check_seed(seed)
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            for start in range(0, n, chunk):
-                lab = labels[start:start + chunk] if labels is not None else None
-                out.append(model.generate(min(chunk, n - start), lab).cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
+    chunk = int(chunk or SAMPLE_CHUNK)
+    devices = [model.device] if model.device.type == "cuda" else []
+    state = None
+    for start in range(0, n, chunk):
+        count = min(chunk, n - start)
+        lab = None
+        if labels is not None:
+            lab = labels[torch.arange(start, start + count, device=labels.device) % len(labels)].to(model.device)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.random.fork_rng(devices=devices):
+                if state is None:
+                    torch.manual_seed(seed)
+                else:
+                    torch.set_rng_state(state[0])
+                    for d, s in zip(devices, state[1]):
+                        torch.cuda.set_rng_state(s, d)
+                out = model.generate(count, lab).cpu()
+                state = (torch.get_rng_state(), [torch.cuda.get_rng_state(d) for d in devices])
+        finally:
+            model.train(was_training)
+        yield out
 
 
 SAMPLE_BYTES = 4 * 2**30  # the generated float samples of one call stay below this
@@ -269,7 +295,8 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool |
     training of one model (``gankit.training.distributed``); only rank 0 writes ``run_dir``.
     Bad input (data, net/data mismatch, run directory, checkpoint) is detected before
     anything is written. Rank 0 holds the run directory's lock (``RunLock``) from then until
-    the run ends. ``resume``: True continues ``run_dir`` from its newest checkpoint (a run
+    the run ends. A rank that dies or falls silent ends the others with one ``GankitError``
+    (``distributed.lost_contact``); the run directory keeps its newest checkpoint. ``resume``: True continues ``run_dir`` from its newest checkpoint (a run
     killed before its first one starts again at step 0); ``"auto"`` resumes ``run_dir`` if
     it is a run and starts it otherwise (for ``torchrun --max-restarts``). A resume checks
     config, checkpoint and logs first and changes nothing unless all are valid; an override
@@ -287,6 +314,10 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool |
     lock = RunLock(run_dir)
     try:
         return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data, lock)
+    except Exception as exc:
+        if world.active and is_comm_failure(exc):  # another rank died or fell silent
+            raise lost_contact(world, run_dir, exc) from None
+        raise
     finally:
         lock.release()
         world.close()
