@@ -1,8 +1,8 @@
 """gankit: train, sample, evaluate and compare the GANs of five papers.
 
-``gankit.training``, ``gankit.load`` (returning a :class:`gankit.api.Run`) and
-``gankit.GankitError`` are the Python API (``gankit.api``); importing gankit stays light:
-torch loads on first use.
+``gankit.train`` and ``gankit.load`` (each returning a :class:`gankit.api.Run`, whose
+``sample`` and ``evaluate`` draw and score samples) and ``gankit.GankitError`` are the Python
+API (``gankit.api``); importing gankit stays light: torch loads on first use.
 """
 from gankit.errors import GankitError
 

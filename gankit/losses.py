@@ -1,6 +1,7 @@
 """GAN objectives (digit-gans.txt 2.1-2.2, practical-gan-guide.txt 2.3 and 5, dwgan.txt 3.2).
 
-Pure loss functions on logits, plus registered ``Objective`` classes, each with its own
+Pure loss functions on logits (and the symbolic autoencoder's half-angle cross entropy on
+cosines), plus registered ``Objective`` classes, each with its own
 options dataclass (the ``objective`` config section, picked by ``objective.name``), that the
 model families call: ``d_loss`` / ``g_loss`` take the discriminator so that an objective can
 add terms needing it (gradient penalty) and ``after_d_step`` can constrain it (weight

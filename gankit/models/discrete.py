@@ -7,9 +7,9 @@ n_critic critic steps, then one generator step, with a registered critic objecti
 - ``objective.name: wgan-clip | wgan-gp`` (net ``wgan-mlp``): the section-2 WGAN baseline,
   whose critic f(x) reads the generator's softmax output directly.
 
-Both report the paper's protocol (metrics of 100 samples from one fixed noise batch) as
-``fixed100_*`` metrics next to the loop's fresh-sample metrics. (Family name before
-2026-12-03: ``dwgan``, still accepted.)
+On board data both report the paper's protocol (metrics of 100 samples from one fixed noise
+batch, ``model.fixed_noise``) as ``fixed100_*`` metrics next to the loop's fresh-sample
+metrics. (Family name before 2026-12-03: ``dwgan``, still accepted.)
 """
 from __future__ import annotations
 

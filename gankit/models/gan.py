@@ -2,7 +2,10 @@
 objective (ns, minimax, wgan-clip, wgan-gp; digit-gans.txt 2.1-2.2), n_critic critic
 steps per generator step. DCGAN, FCC-GAN, WGAN-CLIP, WGAN-GP and SNGAN are this
 family with different nets (``net.name``) and objectives (``objective.name``, with the
-objective's own options in the ``objective`` section).
+objective's own options in the ``objective`` section). Tricks of the step are ``model``
+options: the adaptive critic schedule (``critic_boost``, guide 5.3.1), experience replay
+(``replay``, guide 4.2) and an EMA of G (``ema``); the last two are components of
+``gankit.models.tricks``.
 """
 from __future__ import annotations
 

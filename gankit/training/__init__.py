@@ -1,1 +1,2 @@
-"""The training loop, checkpoints and run directories."""
+"""The training loop (``loop``), checkpoints, run directories and their lock (``rundir``), the
+logs, opening a trained run (``run``) and data-parallel training (``distributed``)."""

@@ -1,5 +1,6 @@
 """What a run writes as it trains: ``losses.csv``, ``metrics.jsonl`` and TensorBoard events
-(scalars of both, and the fixed-noise sample grids as images)."""
+(scalars of both, and the fixed-noise sample grids as images); on a resume, the rows logged
+after the checkpoint's step are dropped (:func:`planned_logs`)."""
 from __future__ import annotations
 
 import csv

@@ -1,8 +1,9 @@
 """The one training loop. Every model family runs through ``train``.
 
 A family supplies its networks, objective and step (``Model.train_step``); the
-loop supplies batches, the budget (steps and/or seconds), schedule hooks,
-loss logging, fixed-noise sample grids, metrics and checkpoints.
+loop supplies batches, the budget (whichever of steps, seconds and epochs ends
+first), schedule hooks, loss logging, fixed-noise sample grids, metrics,
+checkpoints and resume (``_start`` / ``_run`` / ``_finish``).
 """
 from __future__ import annotations
 
