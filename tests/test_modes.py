@@ -133,8 +133,7 @@ def test_mode_metrics_of_real_stacked_digits_and_of_a_collapsed_set(cache_dir):
 
 
 # ---------------------------------------------------------------- a real run, the CLI and the API
-STACKED = ["data.name=mnist-stacked", "data.size=256", "data.batch_size=16", "net.conditional=false",
-           "net.width=4", "net.dense=16", "train.steps=2", "train.eval_samples=40", "train.sample_every=1000",
+STACKED = ["data.size=256", "data.batch_size=16", "net.width=4", "net.dense=16", "train.steps=2", "train.eval_samples=40", "train.sample_every=1000",
            "train.ckpt_every=1000", "train.tensorboard=false", "train.threads=1"]
 
 
@@ -143,7 +142,7 @@ def stacked_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("stacked")
     root = tiny_mnist(base / "mnist")
     out = base / "run"
-    assert run_cli(["train", "cdcgan-mnist-demo", *STACKED, f"data.root={root}", "--out", out, "--quiet"]) == 0
+    assert run_cli(["train", "dcgan-mnist-stacked", *STACKED, f"data.root={root}", "--out", out, "--quiet"]) == 0
     return out
 
 
@@ -186,7 +185,7 @@ def test_eval_modes_refuses_a_run_that_is_not_stacked(tmp_path, capsys):
 
 
 def test_a_conditional_model_of_1000_stacked_classes_is_refused(tmp_path, capsys):
-    over = [o for o in STACKED if o != "net.conditional=false"]
-    line = refused(capsys, ["train", "cdcgan-mnist-demo", *over, "--out", tmp_path / "run", "--quiet"])
+    line = refused(capsys, ["train", "dcgan-mnist-stacked", *STACKED, "net.conditional=true",
+                            "--out", tmp_path / "run", "--quiet"])
     assert "net.conditional=true" in line and "1000" in line
     assert not (tmp_path / "run" / "checkpoints").exists()
