@@ -6,6 +6,7 @@
     run = gankit.load("runs/x")   # any finished or interrupted run
     images = run.sample(16, seed=0)
     run.evaluate(n=2000)          # the same dict as `gankit eval`
+    run.evaluate(n=26000, modes=True)  # mnist-stacked runs: + modes_covered, modes_kl (`eval --modes`)
 
 Every error is a :class:`gankit.GankitError` with the CLI's one-line message.
 """
@@ -114,14 +115,18 @@ class Run:
         samples = generate_seeded(model, n, seed, sample_labels(model, n, labels))
         return next(iter(self._run.data.to_npz(samples).values()))
 
-    def evaluate(self, n: int | None = None) -> dict:
-        """The metrics of ``gankit eval`` (``n`` fresh samples, default ``train.eval_samples``)."""
+    def evaluate(self, n: int | None = None, modes: bool = False) -> dict:
+        """The metrics of ``gankit eval`` (``n`` fresh samples, default ``train.eval_samples``);
+        ``modes=True`` adds ``modes_covered`` and ``modes_kl`` (``gankit eval --modes``,
+        ``mnist-stacked`` runs only)."""
         from gankit.training.loop import evaluate_model
 
         n = self.cfg.train.eval_samples if n is None else n
         if not isinstance(n, int) or n <= 0:
             raise GankitError(f"n must be a positive integer, got {n!r}")
-        return {"run": str(self.dir), "step": self.step, **evaluate_model(self.model, n)}
+        if not isinstance(modes, bool):
+            raise GankitError(f"modes must be True or False, got {modes!r}")
+        return {"run": str(self.dir), "step": self.step, **evaluate_model(self.model, n, modes=modes)}
 
     def __repr__(self) -> str:
         return f"gankit.Run('{self.dir}', preset={self.cfg.preset!r}, step={self.step})"

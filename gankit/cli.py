@@ -250,7 +250,7 @@ def cmd_eval(args) -> int:
 
     run = open_run(Path(args.run))
     n = args.n or run.cfg.train.eval_samples
-    metrics = evaluate_model(run.model, n)
+    metrics = evaluate_model(run.model, n, modes=args.modes)
     print(json.dumps({"run": str(run.dir), "step": run.step, **metrics}))
     return 0
 
@@ -414,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="print one JSON line of metrics for a run")
     s.add_argument("run", help="run directory (from gankit train)")
     s.add_argument("--n", type=int, default=0, help="number of samples (default train.eval_samples)")
+    s.add_argument("--modes", action="store_true", help="mnist-stacked runs: add modes_covered (of 1000) and "
+                   "modes_kl (PacGAN's numbers use --n 26000)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("encode", help="symbolic autoencoder: symbols of the whole training set to .npz")

@@ -162,6 +162,8 @@ def warm_classifiers(cfgs, cache_dir: Path | None) -> float:
             continue
         seen.add(key)
         data = load_dataset(cfg.data)
+        if getattr(data, "digits", None) is not None:  # mnist-stacked: its channels' digit classifier
+            data = data.digits
         if data.kind == "image" and data.y is not None:
             try:
                 get_classifier(data, default_cache_dir() if cache_dir is None else cache_dir)

@@ -6,6 +6,7 @@ from gankit.data.base import Batches, Dataset
 from gankit.registry import DATASETS
 
 from gankit.data import mnist  # noqa: F401,E402  (registers mnist, mnist-binary)
+from gankit.data import stacked  # noqa: F401,E402  (mnist-stacked: 1,000 modes)
 from gankit.data import svhn  # noqa: F401,E402
 from gankit.data import cifar10  # noqa: F401,E402
 from gankit.data import tictactoe  # noqa: F401,E402  (dwgan.txt 5.1)

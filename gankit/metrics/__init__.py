@@ -1,7 +1,9 @@
 """Sample metrics: ``evaluate`` picks the scorer for the dataset's kind.
 
 Images: IS/FID/class coverage on gankit's own digit classifier
-(:mod:`gankit.metrics.images`). Boards: :mod:`gankit.metrics.boards`.
+(:mod:`gankit.metrics.images`); stacked digits (``mnist-stacked``) channel by channel on the
+digit classifier, and their mode coverage (:mod:`gankit.metrics.modes`). Boards:
+:mod:`gankit.metrics.boards`.
 """
 from __future__ import annotations
 
@@ -14,6 +16,13 @@ from gankit.metrics.classifier import default_cache_dir
 
 def evaluate(dataset: Dataset, samples, labels=None, cache_dir: Path | str | None = None) -> dict:
     """Metrics of generated ``samples`` (in the dataset's value range) as a JSON-serialisable dict."""
+    from gankit.data.stacked import StackedDigits
+
+    if isinstance(dataset, StackedDigits):  # scored per channel: no classifier of 1,000 stacked classes
+        from gankit.metrics.modes import channel_image_metrics
+
+        return channel_image_metrics(dataset, samples, labels=labels,
+                                     cache_dir=default_cache_dir() if cache_dir is None else Path(cache_dir))
     if dataset.kind == "image":
         from gankit.metrics.images import image_metrics
 

@@ -130,6 +130,12 @@ def cache_path(dataset: Dataset, cache_dir: Path) -> Path:
 
 
 def _check(dataset: Dataset) -> None:
+    from gankit.data.stacked import StackedDigits
+
+    if isinstance(dataset, StackedDigits):  # 1,000 stacked classes: each channel is scored instead
+        raise GankitError(f"dataset '{dataset.name}' is scored channel by channel with the classifier of its "
+                          f"source digits (gankit.metrics.modes), not by one trained on its "
+                          f"{dataset.num_classes} stacked classes")
     if dataset.kind != "image":
         raise GankitError(f"dataset '{dataset.name}' is not an image dataset (kind '{dataset.kind}')")
     if dataset.y is None or dataset.num_classes < 2:

@@ -21,6 +21,8 @@ from gankit.models.tricks import ReplayBuffer
 from gankit.nets import build_nets
 from gankit.registry import MODELS, OBJECTIVES
 
+MAX_CONDITIONAL_CLASSES = 100  # mnist-stacked's 1,000 modes train unconditionally
+
 
 @dataclass
 class GANConfig(ModelConfig):
@@ -67,6 +69,10 @@ class GAN(Model):
 
     def __init__(self, cfg: Config, data: Dataset):
         super().__init__(cfg, data)
+        if getattr(cfg.net, "conditional", False) and data.num_classes > MAX_CONDITIONAL_CLASSES:
+            # grids and balanced evaluations have one column/share per class: 1,000 classes -> 10^6 images
+            raise GankitError(f"net.conditional=true takes datasets of at most {MAX_CONDITIONAL_CLASSES} classes; "
+                              f"'{data.name}' has {data.num_classes} (train it unconditionally)")
         self.G, self.D = build_nets(cfg.net, data)
         if cfg.model.channels_last:
             self.G.to(memory_format=torch.channels_last)

@@ -153,14 +153,24 @@ def save_sample_grid(model: Model, path: Path, n: int):
     return arr
 
 
-def evaluate_model(model: Model, n: int, cache_dir: Path | None = None, seed: int = EVAL_SEED) -> dict:
-    """Metrics of ``n`` fresh samples (balanced labels for conditional models)."""
+def evaluate_model(model: Model, n: int, cache_dir: Path | None = None, seed: int = EVAL_SEED,
+                   modes: bool = False) -> dict:
+    """Metrics of ``n`` fresh samples (balanced labels for conditional models); ``modes`` adds
+    the mode coverage of the same samples (``mnist-stacked`` runs, :mod:`gankit.metrics.modes`)."""
     from gankit.metrics import evaluate
 
+    if modes:  # refused before any sample is drawn
+        from gankit.metrics.modes import check_stacked
+
+        check_stacked(model.data)
     labels = grid_labels(model, n)
     samples = generate_seeded(model, n, seed, labels)
     metrics = evaluate(model.data, samples, labels.cpu() if labels is not None else None, cache_dir)
     metrics.update(model.extra_metrics())
+    if modes:
+        from gankit.metrics.modes import mode_metrics
+
+        metrics.update(mode_metrics(model.data, samples, cache_dir))
     return metrics
 
 
