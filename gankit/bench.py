@@ -109,6 +109,21 @@ def bench_config(name: str, overrides: list[str] | None = None):
         raise GankitError(f"bench model '{name}' uses objective '{cfg.objective.name}'; the reference loop has ns and wgan-gp")
     if cfg.optim.g.name != "adam" or cfg.optim.d.name != "adam":
         raise GankitError(f"bench model '{name}' does not use Adam; the reference loop does")
+    extra = [key for key, on in (("model.ema", cfg.model.ema), ("model.diffaug", cfg.model.diffaug),
+                                 ("objective.r1", getattr(cfg.objective, "r1", 0)),
+                                 ("objective.r2", getattr(cfg.objective, "r2", 0)),
+                                 ("net.d_spectral_norm", cfg.net.d_spectral_norm),
+                                 ("model.replay", cfg.model.replay), ("model.critic_boost", cfg.model.critic_boost),
+                                 ("optim.g.warmup", cfg.optim.g.warmup), ("optim.d.warmup", cfg.optim.d.warmup))
+             if on]
+    if extra:
+        raise GankitError(f"bench model '{name}' uses {', '.join(extra)}, which the reference loop does not have: "
+                          f"bench it with them off (--set {extra[0]}=...)")
+    # the same algorithm in both arms: the reference reuses the D step's fakes for ns (the
+    # PyTorch DCGAN tutorial) and draws a fresh G batch for wgan-gp (WGAN-GP's Algorithm 1)
+    reuse = cfg.objective.name == "ns"
+    if cfg.model.reuse_fake != reuse:
+        cfg = load_config(name, [*(overrides or []), f"model.reuse_fake={str(reuse).lower()}"])
     return cfg
 
 
@@ -347,5 +362,8 @@ def format_table(rows: list[BenchRow]) -> str:
         lines.append("| " + " | ".join(cell(row, key, fmt) for _, key, fmt in TABLE_COLUMNS) + " |")
     if rows:
         r = rows[0]
-        lines.append(f"\n{r.threads} thread(s); float32 matmul peak measured: {r.matmul_peak_gflop_per_s:.0f} GFLOP/s")
+        lines.append(f"\n{r.threads} thread(s); float32 matmul peak measured: {r.matmul_peak_gflop_per_s:.0f} GFLOP/s. "
+                     "Both loops run one algorithm: the G step reuses the D step's fakes for ns (the PyTorch "
+                     "DCGAN tutorial) and draws a fresh batch for wgan-gp (gankit's arm runs with "
+                     "model.reuse_fake set to match)")
     return "\n".join(lines)

@@ -238,3 +238,12 @@ def test_batches_rank_shards_are_disjoint():
         Batches(toy(12), 13, seed=0)
     with pytest.raises(GankitError, match="larger than the dataset"):
         Batches(toy(12), 7, seed=0, world=2)
+
+
+def test_embedded_mnist_has_no_test_split():
+    """The embedded digits are one training set: asking for a test split is an error, not the
+    training digits under another name."""
+    from gankit.data.mnist import MNISTConfig
+
+    with pytest.raises(GankitError, match="data.split.*embedded"):
+        load_dataset(MNISTConfig(name="mnist", split="test"))

@@ -173,3 +173,13 @@ def test_conditional_grid_is_one_column_per_class_and_square(tmp_path, cache_dir
     train(cfg, tmp_path / "c", cache_dir=cache_dir)
     with Image.open(tmp_path / "c" / "samples" / "step_000002.png") as im:
         assert im.size == (2 * (10 * 30 + 2),) * 2  # 10 x 10 digits, 302 px, enlarged 2x
+
+
+def test_last_step_is_evaluated_and_checkpointed_once(tmp_path, cache_dir):
+    """train.eval_every and ckpt_every dividing train.steps: the final row and checkpoint are
+    _finish's alone (one metrics row per step, the final one with images_per_s)."""
+    out = tmp_path / "run"
+    train(tiny_cfg(steps=4, eval_every=2, ckpt_every=2, eval_samples=100), out, cache_dir=cache_dir)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    assert "images_per_s" in rows[-1] and "images_per_s" not in rows[0]

@@ -159,6 +159,7 @@ def test_real_digits_score_far_better_than_noise(mnist, mnist_classifier, cache_
                           cache_dir=cache_dir)
     json.dumps(real)
     assert real["n"] == 500 and len(real["class_hist"]) == 10
+    assert real["min_class_share"] == pytest.approx(min(real["class_hist"]), abs=1e-6) and real["min_class_share"] > 0.05
     assert real["fid"] * 10 < noise["fid"]
     assert real["is"] > 2 * noise["is"]
     assert real["classes_covered"] == 10 and noise["classes_covered"] < 10

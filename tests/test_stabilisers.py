@@ -242,3 +242,23 @@ def test_diffaug_refuses_data_that_are_not_images(tmp_path, cache_dir):
     cfg = load_config("wgan-ttt-3x3-2p", ["model.diffaug=translation", "train.steps=1"])
     with pytest.raises(GankitError, match="model.diffaug.*image"):
         train(cfg, tmp_path / "r", cache_dir=cache_dir)
+
+
+def test_ema_batchnorm_statistics_follow_the_average():
+    """refresh_batchnorm: one training-mode forward moves the running mean by momentum 0.1
+    towards the batch mean of the average's own activations, and leaves it in eval mode."""
+    from gankit.models.tricks import ema_update, has_batchnorm, refresh_batchnorm
+
+    avg = nn.Sequential(nn.Linear(2, 2, bias=False), nn.BatchNorm1d(2)).eval()
+    with torch.no_grad():
+        avg[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
+    x = torch.tensor([[1.0, 1.0], [3.0, 5.0]])  # activations [[1, 2], [3, 10]]: batch mean [2, 6]
+    refresh_batchnorm(avg, (x,))
+    torch.testing.assert_close(avg[1].running_mean, torch.tensor([0.2, 0.6]))
+    assert not avg.training and has_batchnorm(avg) and not has_batchnorm(avg[0])
+    cur = nn.Sequential(nn.Linear(2, 2, bias=False), nn.BatchNorm1d(2))
+    cur[1].running_mean.fill_(5.0)
+    ema_update(avg, cur, 0.5, step=100, copy_buffers=False)  # the average keeps its own statistics
+    torch.testing.assert_close(avg[1].running_mean, torch.tensor([0.2, 0.6]))
+    ema_update(avg, cur, 0.5, step=100)
+    torch.testing.assert_close(avg[1].running_mean, torch.full((2,), 5.0))

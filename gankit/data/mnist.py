@@ -135,6 +135,9 @@ def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
 def load_mnist_arrays(root: str | None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """uint8 images [N, 28, 28] and int64 labels [N] (fresh copies the caller may modify)."""
     if root is None:
+        if split != "train":
+            raise GankitError(f"config key 'data.split' is '{split}', but the embedded 5,000 digits are one "
+                              "training set: give data.root with the IDX files for a test split")
         x, y = _embedded_arrays()
         return x.copy(), y.copy()
     base = Path(root).expanduser()

@@ -91,6 +91,7 @@ def image_metrics(dataset: Dataset, samples: torch.Tensor, labels=None, cache_di
         "classes_covered": classes_covered(probs, k),
         "mean_confidence": mean_confidence(probs),
         "class_hist": [round(float(v), 6) for v in class_histogram(probs, k)],
+        "min_class_share": float(class_histogram(probs, k).min()),  # the rarest class's share of samples
         "n": int(samples.shape[0]),
         "backbone": f"gankit-cnn {dataset.name} (held-out acc {clf.accuracy:.3f})",
     }

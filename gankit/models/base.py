@@ -9,7 +9,7 @@ from torch import nn
 from gankit.config import Config, OptimConfig
 from gankit.data.base import Batches, Dataset
 from gankit.layers.augment import DiffAugment
-from gankit.models.tricks import AugmentedCritic, ema_copy, ema_update
+from gankit.models.tricks import AugmentedCritic, ema_copy, ema_update, has_batchnorm, refresh_batchnorm
 
 
 def _fusable(params) -> bool:
@@ -149,7 +149,15 @@ class Model(nn.Module):
                 for group in opt.param_groups:
                     group["lr"] = sched.lr * lr_factor(sched, step, sched.decay_steps or self.cfg.train.steps)
         if self.G_ema is not None:
-            ema_update(self.G_ema, self.G, self.cfg.model.ema, step)
+            inputs = self.ema_inputs(self.cfg.data.batch_size) if has_batchnorm(self.G_ema) else None
+            ema_update(self.G_ema, self.G, self.cfg.model.ema, step, copy_buffers=inputs is None)
+            if inputs is not None:
+                refresh_batchnorm(self.G_ema, inputs)
+
+    def ema_inputs(self, n: int) -> tuple | None:
+        """Inputs of one generator batch of ``n`` (for the EMA copy's batch-norm statistics,
+        :func:`~gankit.models.tricks.refresh_batchnorm`); None = the EMA copies G's statistics."""
+        return None
 
     def load_state_dict(self, state_dict, *args, **kwargs):
         """``nn.Module.load_state_dict``, after mapping keys under a renamed network to its new name."""

@@ -78,6 +78,9 @@ class DiscreteGAN(Model):
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.net.z_dim, device=self.device)
 
+    def ema_inputs(self, n: int) -> tuple:
+        return (self.noise(n),)
+
     # -- Algorithm 1 -----------------------------------------------------
     def d_step(self, real: torch.Tensor) -> dict:
         with torch.no_grad():

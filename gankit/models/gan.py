@@ -38,8 +38,11 @@ class GANConfig(ModelConfig):
     replay_size: int = 0  # 0 = examples // batch size: one image from every batch of an epoch
     # the G step reuses the last D step's fake batch (the same z, generated once, with
     # gradients) instead of a fresh one: practical-gan-guide 2.4, Algorithm 1 ("we will reuse
-    # the last noise samples used to update the discriminator"). G is unchanged between the
-    # two steps, so G(z) is the same; one G forward per step fewer (``gankit bench``).
+    # the last noise samples used to update the discriminator") and digit-gans Algorithm 1 (one
+    # minibatch of z for both steps, every model of that paper). G is unchanged between the
+    # two steps, so G(z) is the same; one G forward per step fewer (``gankit bench``). The
+    # guide's WGAN-GP (Algorithm 2) draws fresh noise: its presets set this false. For WGAN-GP
+    # reuse measured no quality cost over 3 seeds (docs/notes/stabilisers.md).
     reuse_fake: bool = True
     # keep 4-D weights (and so conv activations) channels-last: faster oneDNN convolutions
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
@@ -98,6 +101,9 @@ class GAN(Model):
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.net.z_dim, device=self.device)
+
+    def ema_inputs(self, n: int) -> tuple:
+        return self.noise(n), self.fake_labels(n)
 
     def fake_labels(self, n: int) -> torch.Tensor | None:
         if not self.conditional:

@@ -173,6 +173,11 @@ class SymbolicAutoencoder(Model):
         self.opt_g.step()
         return {k: v.detach() for k, v in losses.items()}
 
+    def ema_inputs(self, n: int) -> tuple:
+        """Symbols of ``n`` random training images: what G decodes when it samples."""
+        idx = torch.randint(0, len(self.data), (n,))
+        return (self.encode(self.data.x[idx], self.cfg.model.sample_unit),)
+
     # -- using the encoder ------------------------------------------------
     @torch.no_grad()
     def encode(self, x: torch.Tensor, unit: int = GENERALIZING, batch_size: int = 500) -> torch.Tensor:

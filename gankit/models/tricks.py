@@ -63,14 +63,35 @@ def ema_copy(net: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def ema_update(avg: nn.Module, cur: nn.Module, decay: float, step: int) -> None:
+def ema_update(avg: nn.Module, cur: nn.Module, decay: float, step: int, copy_buffers: bool = True) -> None:
     """avg <- d avg + (1 - d) cur, with d warmed up as (1 + t) / (10 + t) so early samples are
-    not dominated by the random initial weights; buffers (BN statistics) are copied."""
+    not dominated by the random initial weights; buffers (BN statistics) are copied unless
+    ``copy_buffers`` is False (the average then keeps statistics of its own, see
+    :func:`refresh_batchnorm`)."""
     d = min(decay, (1 + step) / (10 + step))
     for a, c in zip(avg.parameters(), cur.parameters()):
         a.lerp_(c, 1 - d)
-    for a, c in zip(avg.buffers(), cur.buffers()):
-        a.copy_(c)
+    if copy_buffers:
+        for a, c in zip(avg.buffers(), cur.buffers()):
+            a.copy_(c)
+
+
+def has_batchnorm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+@torch.no_grad()
+def refresh_batchnorm(avg: nn.Module, inputs: tuple) -> None:
+    """One forward of ``avg`` in training mode on ``inputs``: its batch-norm running statistics
+    follow its own (averaged) weights. G's statistics do not fit the average's weights: with
+    them, eval-mode samples of a BN generator's EMA were worse than G's own (measured in
+    docs/notes/stabilisers.md)."""
+    was = avg.training
+    avg.train()
+    try:
+        avg(*inputs)
+    finally:
+        avg.train(was)
 
 
 class AugmentedCritic:

@@ -465,10 +465,11 @@ def _run(run: _Run, progress: Callable[[Progress], None] | None, cache_dir) -> N
         if step % t.sample_every == 0:
             run.grid()
         epoch_eval = epoch_ended and t.eval_every_epochs and batches.epochs_done % t.eval_every_epochs == 0
-        if ((t.eval_every and step % t.eval_every == 0) or (epoch_eval and not last)) and world.is_main:
+        # the run's last step is evaluated and checkpointed once, by _finish
+        if ((t.eval_every and step % t.eval_every == 0) or epoch_eval) and not last and world.is_main:
             run.log.metrics(step, {"epoch": batches.epochs_done,
                                    **evaluate_model(run.model, t.eval_samples, cache_dir)})
-        if step % t.ckpt_every == 0:
+        if step % t.ckpt_every == 0 and not last:
             run.check_losses(run.mean_losses())
             run.save_checkpoint()
         if last:
