@@ -83,8 +83,8 @@ class ModelConfig:
     ema: float = 0.0
     # DiffAugment (Zhao et al. 2020) of real and fake images before D, in both steps: a
     # comma-separated policy of translation, cutout ("" = off); the sizes are fractions of the
-    # image side (the paper's 1/8 and 1/2)
-    diffaug: str = ""
+    # image side (the paper's 1/8 and 1/2); empty or null = off
+    diffaug: str | None = None
     diffaug_shift: float = 0.125
     diffaug_cutout: float = 0.5
 
@@ -102,7 +102,7 @@ class ModelConfig:
 
     @property
     def diffaug_policy(self) -> tuple[str, ...]:
-        return tuple(op.strip() for op in self.diffaug.split(",") if op.strip())
+        return tuple(op.strip() for op in (self.diffaug or "").split(",") if op.strip())
 
 
 @dataclass

@@ -17,7 +17,7 @@ from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.models.base import Model, make_optimizer
-from gankit.models.tricks import ReplayBuffer
+from gankit.models.tricks import InfoCodes, ReplayBuffer, info_encode
 from gankit.nets import build_nets
 from gankit.registry import MODELS, OBJECTIVES
 
@@ -47,9 +47,17 @@ class GANConfig(ModelConfig):
     # keep 4-D weights (and so conv activations) channels-last: faster oneDNN convolutions
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
     channels_last: bool = True
+    # InfoGAN (Chen et al. 2016): the first info_codes entries of z are a categorical code
+    # that a head on D's features must recover (models/tricks.py InfoCodes); 0 = off
+    info_codes: int = 0
+    info_weight: float = 1.0
 
     def validate(self) -> None:
         super().validate()
+        if self.info_codes < 0 or self.info_codes == 1:
+            raise GankitError(f"config key 'model.info_codes' must be 0 (off) or >= 2, got {self.info_codes}")
+        if not 0 <= self.info_weight < float("inf"):
+            raise GankitError(f"config key 'model.info_weight' must be a finite number >= 0, got {self.info_weight}")
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
@@ -62,6 +70,9 @@ class GANConfig(ModelConfig):
         objective = OBJECTIVES.get(cfg.objective.name)
         if objective.pairwise:
             raise GankitError(f"objective '{cfg.objective.name}' needs a pairwise critic: use model.family=discrete")
+        if self.info_codes and (getattr(cfg.net, "conditional", False) or self.info_codes >= cfg.net.z_dim):
+            raise GankitError(f"config key 'model.info_codes' needs an unconditional net with net.z_dim > "
+                              f"{self.info_codes} (the codes are z's first entries)")
         if self.replay and not hasattr(objective, "d_fake_loss"):
             raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{cfg.objective.name}'")
 
@@ -83,13 +94,26 @@ class GAN(Model):
         self.conditional = bool(getattr(cfg.net, "conditional", False))
         self.objective = OBJECTIVES.get(cfg.objective.name)(cfg.objective)
         self.setup_stabilisers(self.G)
+        self.info = None
+        if cfg.model.info_codes:
+            if not hasattr(self.D, "features"):
+                raise GankitError(f"config key 'model.info_codes' needs a net whose D exposes its features "
+                                  f"(guide-dcgan), not '{cfg.net.name}'")
+            with torch.no_grad():
+                dim = self.D.eval().features(torch.zeros(2, *data.shape)).shape[1]
+            self.D.train()
+            self.info = InfoCodes(cfg.model.info_codes, dim)
+            self.opt_q = make_optimizer(self.info.parameters(), cfg.optim.d)
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
         self.replay = ReplayBuffer(cfg.model.replay_size or max(2, len(data) // cfg.data.batch_size))
         self.last_replay_loss = torch.zeros(())
 
     def optimizers(self):
-        return {"g": self.opt_g, "d": self.opt_d}
+        opts = {"g": self.opt_g, "d": self.opt_d}
+        if self.info is not None:
+            opts["q"] = self.opt_q
+        return opts
 
     def n_critic(self, step: int) -> int:
         """D steps before generator step ``step`` (0-based), with the adaptive schedule (5.3.1)."""
@@ -100,7 +124,9 @@ class GAN(Model):
         return m.n_critic
 
     def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.net.z_dim, device=self.device)
+        z = torch.randn(n, self.cfg.net.z_dim, device=self.device)
+        k = self.cfg.model.info_codes
+        return info_encode(z, k) if k else z
 
     def ema_inputs(self, n: int) -> tuple:
         return self.noise(n), self.fake_labels(n)
@@ -110,16 +136,24 @@ class GAN(Model):
             return None
         return torch.randint(0, self.data.num_classes, (n,), device=self.device)
 
-    def d_step(self, real, y, fake=None) -> dict:
-        """One D update on ``real`` and ``fake`` (default: a fresh batch from G without gradients)."""
+    def d_step(self, real, y, fake=None, z=None) -> dict:
+        """One D update on ``real`` and ``fake`` (default: a fresh batch from G without gradients;
+        ``z``: the noise of ``fake``, for the InfoGAN codes)."""
         if fake is None:
+            z = self.noise(real.shape[0])
             with torch.no_grad():
-                fake = self.G(self.noise(real.shape[0]), y)
+                fake = self.G(z, y)
         fake = fake.detach()
         loss, logs = self.objective.d_loss(self.critic_view(self.D), real, fake, y)
+        if self.info is not None:  # D's features and Q learn to recover the code (InfoGAN 5)
+            info = self.info_loss(fake, z)
+            loss, logs = loss + self.cfg.model.info_weight * info, {**logs, "info_d": info.detach()}
+            self.opt_q.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
+        if self.info is not None:
+            self.opt_q.step()
         self.objective.after_d_step(self.D)
         logs = {"d_loss": loss.detach(), **logs}
         if self.cfg.model.replay:
@@ -128,6 +162,12 @@ class GAN(Model):
                 self.last_replay_loss = self.replay_step()
             logs["d_replay"] = self.last_replay_loss
         return logs
+
+    def info_loss(self, fake, z) -> torch.Tensor:
+        """CE of Q's guess of the code from D's features of ``fake`` (augmented like D's inputs)."""
+        D = getattr(self.D, "module", self.D)  # the plain D: its features, not DDP's forward
+        seen = fake if self.augment is None else self.augment(fake)
+        return self.info(D.features(seen), z)
 
     def replay_step(self) -> torch.Tensor:
         """One D step on the buffered past fakes (as fakes), then the buffer starts over (4.2)."""
@@ -139,36 +179,45 @@ class GAN(Model):
         self.objective.after_d_step(self.D)
         return loss.detach()
 
-    def g_step(self, n: int, fake=None, y=None, real=None) -> dict:
+    def g_step(self, n: int, fake=None, y=None, real=None, z=None) -> dict:
         """One G update on ``fake`` (labels ``y``) or, by default, on a fresh batch of ``n``
         (with fresh labels, or the real batch's labels ``y`` for an objective that pairs each
         fake with a real, rpgan); ``real`` is the last D step's batch."""
         if fake is None:
             y = y if self.objective.pairs_real and y is not None else self.fake_labels(n)
-            fake = self.G(self.noise(n), y)
-        self.D.requires_grad_(False)  # no weight gradients for D during the G step
+            z = self.noise(n)
+            fake = self.G(z, y)
+        self.D.requires_grad_(False)  # no weight gradients for D (nor InfoGAN's Q) during the G step
+        if self.info is not None:
+            self.info.requires_grad_(False)
         try:
             loss, logs = self.objective.g_loss(self.critic_view(self.D), fake, y, real)
+            if self.info is not None:  # G also minimises the code's cross entropy (D and Q frozen)
+                info = self.info_loss(fake, z)
+                loss, logs = loss + self.cfg.model.info_weight * info, {**logs, "info": info.detach()}
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
         finally:
             self.D.requires_grad_(True)
+            if self.info is not None:
+                self.info.requires_grad_(True)
         return {"g_loss": loss.detach(), **logs}
 
     def train_step(self, batches: Batches, step: int) -> dict:
         logs, k = {}, self.n_critic(step)
-        fake = y = None
+        fake = y = z = None
         for i in range(k):
             real, y = batches.next()
             y = y if self.conditional else None
             if self.cfg.model.reuse_fake and i == k - 1:
-                fake = self.G(self.noise(real.shape[0]), y)  # kept, with its graph, for the G step
-            logs = self.d_step(real, y, fake)
+                z = self.noise(real.shape[0])
+                fake = self.G(z, y)  # kept, with its graph, for the G step
+            logs = self.d_step(real, y, fake, z)
         if fake is None:
             logs.update(self.g_step(batches.batch_size, y=y, real=real))
         else:
-            logs.update(self.g_step(fake.shape[0], fake, y, real))
+            logs.update(self.g_step(fake.shape[0], fake, y, real, z))
         return logs
 
     def extra_state(self) -> dict:

@@ -58,7 +58,7 @@ class SAEConfig(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.diffaug:
+        if self.diffaug_policy:
             raise GankitError("config key 'model.diffaug' is for families with a discriminator; the sae family's "
                               "encoders take model.augment (shifted views)")
         if self.blur < 0:

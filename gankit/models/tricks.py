@@ -109,3 +109,31 @@ class AugmentedCritic:
 
     def parameters(self):
         return self.D.parameters()
+
+
+def info_encode(z: torch.Tensor, k: int) -> torch.Tensor:
+    """``z`` with its first ``k`` entries replaced by a random one-hot code (InfoGAN's c)."""
+    c = torch.randint(0, k, (z.shape[0],), device=z.device)
+    return torch.cat([torch.nn.functional.one_hot(c, k).to(z.dtype), z[:, k:]], dim=1)
+
+
+def info_codes_of(z: torch.Tensor, k: int) -> torch.Tensor:
+    """The codes of a batch made by :func:`info_encode`."""
+    return z[:, :k].argmax(1)
+
+
+class InfoCodes(nn.Module):
+    """InfoGAN's categorical code (Chen et al. 2016, section 5): the first ``k`` of G's ``z``
+    entries are a one-hot code c ~ Uniform{0..k-1} (:func:`info_encode`); the head ``Q`` on D's
+    features predicts c from G(z), and D, Q and G minimise CE(Q(features(G(z))), c) (the
+    variational lower bound of the mutual information I(c; G(z, c)), up to the constant H(c)).
+    Without labels, G learns to give each code its own kind of sample (on MNIST: mostly its own
+    digit). ``forward(features, z)`` is the loss, so that a DDP wrapper of it syncs Q's gradients."""
+
+    def __init__(self, k: int, feature_dim: int, hidden: int = 128):
+        super().__init__()
+        self.k = k
+        self.Q = nn.Sequential(nn.Linear(feature_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, k))
+
+    def forward(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(self.Q(features), info_codes_of(z, self.k))

@@ -21,6 +21,7 @@ from torch import nn
 from gankit.config import NetConfig
 from gankit.errors import GankitError
 from gankit.layers.binary import BinaryNeuron
+from gankit.nets.guide import GuideDiscriminator, GuideGenerator, GuideNetConfig
 from gankit.registry import NETS
 
 OUTPUTS = ("dbn", "sbn", "sigmoid")
@@ -136,3 +137,27 @@ def cnn(cfg: BinaryGANNetConfig, data):
 
 
 mlp.input_shape = cnn.input_shape = (1, 28, 28)  # `gankit list --nets` counts parameters on this shape
+
+
+@dataclass
+class BinaryDCGANConfig(GuideNetConfig):
+    name: str = "binarygan-dcgan"
+    width: int = 16
+    output: str = "dbn"  # dbn | sbn | sigmoid, as binarygan-mlp/-cnn
+
+    def validate(self) -> None:
+        super().validate()
+        if self.output not in OUTPUTS:
+            raise GankitError(f"config key 'net.output' must be one of {', '.join(OUTPUTS)}, got '{self.output}'")
+        if self.conditional or self.vbn:
+            raise GankitError("net 'binarygan-dcgan' is unconditional and without VBN")
+
+
+@NETS.register("binarygan-dcgan", options=BinaryDCGANConfig)
+def dcgan(cfg: BinaryDCGANConfig, data):
+    """The guide's DCGAN pair (practical-gan-guide 3.1.7, as ``guide-dcgan``) with BinaryGAN's
+    output neurons (binarygan.txt 3.1) in place of tanh: G's last conv gives the logits, DBN/SBN
+    binarize them; not a table of the binarygan paper (issue 17's fast binary recipe)."""
+    _check_data(data)
+    body = GuideGenerator(cfg, data, tanh=False)
+    return BinaryGANGenerator(body, output_layer(cfg.output), cfg.z_dim), GuideDiscriminator(cfg, data)

@@ -112,12 +112,13 @@ def _check_labels(y, conditional: bool, who: str):
 class GuideGenerator(nn.Module):
     """[z (, c)] -> image in [-1, 1] (3.1.7 / 3.3.1)."""
 
-    def __init__(self, cfg: GuideNetConfig, data: Dataset):
+    def __init__(self, cfg: GuideNetConfig, data: Dataset, tanh: bool = True):
         super().__init__()
         c, h, w = data.shape
         if h != w:
             raise GankitError(f"guide nets need square images, got {h}x{w}")
         self.conditional, self.num_classes, self.vbn = cfg.conditional, data.num_classes, cfg.vbn
+        self.tanh = tanh  # False: the last conv's logits (binary output neurons follow, nets/binarygan.py)
         s, u = _start_size(h)
         k, wd = cfg.kernel, cfg.width
         chans = [wd * 2 ** (u - 1 - i) for i in range(u)]  # 32x32: 4w, 2w, w; 28x28: 2w, w
@@ -140,7 +141,8 @@ class GuideGenerator(nn.Module):
             z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], dim=1)
         c0, s = self.start
         x = F.relu(self.fc_norm(self.fc(z).view(-1, c0, s, s)))
-        return torch.tanh(self.out(self.blocks(x)))
+        out = self.out(self.blocks(x))
+        return torch.tanh(out) if self.tanh else out
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(y, self.conditional, "generator")
@@ -189,14 +191,18 @@ class GuideDiscriminator(nn.Module):
                 layers += [mbd, nn.Linear(mbd.out_features, cfg.dense), nn.LeakyReLU(0.2, True)]
             self.head = nn.Sequential(*layers, nn.Linear(cfg.dense, 1))
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The flattened conv features the head reads [N, F] (InfoGAN's Q head shares them)."""
         _check_labels(y, self.conditional, "discriminator")
         if self.at_input:
             x = torch.cat([x, label_channels(y, self.num_classes, x.shape[2], x.shape[3], x.dtype)], dim=1)
         f = self.squeeze(self.convs(x).flatten(1))
         if self.at_dense:
             f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
-        return self.head(f).squeeze(1)
+        return f
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.features(x, y)).squeeze(1)
 
 
 class GuideCritic(nn.Module):
