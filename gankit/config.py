@@ -32,6 +32,7 @@ MAX_SAMPLES = 1_000_000  # eval/sample counts (train.eval_samples, eval --n)
 MAX_GRID = 1_024
 MAX_YAML_BYTES = 1_000_000
 SCHEDULES = ("constant", "linear", "cosine")
+DIFFAUG_POLICIES = ("translation", "cutout")  # gankit.layers.augment.DiffAugment
 MAX_YAML_DEPTH = 64
 MAX_YAML_NODES = 100_000  # after alias expansion: an "alias bomb" stops here
 
@@ -89,13 +90,11 @@ class ModelConfig:
     diffaug_cutout: float = 0.5
 
     def validate(self) -> None:
-        from gankit.layers.augment import POLICIES
-
         if not 0 <= self.ema < 1:
             raise GankitError(f"config key 'model.ema' must lie in [0, 1), got {self.ema}")
         for op in self.diffaug_policy:
-            if op not in POLICIES:
-                raise GankitError(f"config key 'model.diffaug' knows {', '.join(POLICIES)}, got '{op[:40]}'")
+            if op not in DIFFAUG_POLICIES:
+                raise GankitError(f"config key 'model.diffaug' knows {', '.join(DIFFAUG_POLICIES)}, got '{op[:40]}'")
         for key in ("diffaug_shift", "diffaug_cutout"):
             if not 0 <= getattr(self, key) <= 1:
                 raise GankitError(f"config key 'model.{key}' must lie in [0, 1], got {getattr(self, key)}")

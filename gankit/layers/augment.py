@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-POLICIES = ("translation", "cutout")
+from gankit.config import DIFFAUG_POLICIES as POLICIES  # noqa: F401  (what model.diffaug may name)
 
 
 def random_shift(x: torch.Tensor, max_shift: int, background: float) -> torch.Tensor:
