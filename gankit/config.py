@@ -417,7 +417,7 @@ def migrate_legacy(raw: dict) -> tuple[dict, list[str]]:
     if not isinstance(model, dict):
         return raw, []
     raw, model, moved = dict(raw), dict(model), []
-    if model.get("family") in FAMILY_ALIASES:
+    if isinstance(model.get("family"), str) and model["family"] in FAMILY_ALIASES:
         moved.append("model.family")
         model["family"] = canonical_family(model["family"])
     legacy = [k for k in LEGACY_OBJECTIVE_KEYS if k in model]
@@ -428,8 +428,12 @@ def migrate_legacy(raw: dict) -> tuple[dict, list[str]]:
         family = model.get("family", "gan")
         options = MODELS.entry(family).options if isinstance(family, str) and family in MODELS else None
         name = objective.get("name", (options or ModelConfig).default_objective)
+        if not isinstance(name, str):
+            raise GankitError(f"config key 'objective.name' expects a string, got {_show(name)}")
         if "objective" in model:
             name = model.pop("objective")
+            if not isinstance(name, str):
+                raise GankitError(f"config key 'model.objective' expects a string, got {_show(name)}")
             objective = rebase_objective(objective, name) if name != objective.get("name") else dict(objective)
         objective = {"name": name, **objective}
         keys = objective_keys(name) or set()

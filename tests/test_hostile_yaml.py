@@ -150,3 +150,14 @@ def test_any_preset_text_is_a_config_or_a_gankit_error(tmp_path_factory, text):
         read_preset(str(path))
     except GankitError:
         pass
+
+
+@pytest.mark.parametrize("override", ["model.family=[]", "model.objective=[1]", "model.family={a: 1}",
+                                      "objective.name=[]"])
+def test_old_shape_keys_of_the_wrong_type_are_one_line_errors(override):
+    """The old-shape migration looks names up in tables: a list or mapping there is a config
+    error naming the key, not a TypeError (found by the hypothesis test above)."""
+    from gankit.errors import GankitError
+
+    with pytest.raises(GankitError, match=r"model\.family|model\.objective|objective\.name|family"):
+        load_config("dcgan-mnist", [override, "model.smooth_real=0.1"])
