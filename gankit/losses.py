@@ -180,6 +180,9 @@ class Objective:
     pairwise = False
     #: True when the G loss compares each fake with a real example (its ``real`` argument)
     pairs_real = False
+    #: the default of ``model.reuse_fake``: whether the objective's paper reuses the D step's
+    #: fakes for the G step (True for the BCE objectives, False for the critics and hinge/rpgan)
+    reuse_fake = False
 
     def __init__(self, opts):
         self.opts = opts
@@ -209,6 +212,8 @@ class _BCEObjective(Objective):
     """Label smoothing (``smooth_real``: real target 1-s; ``smooth_fake``: fake target s)
     and label flipping (``flip``: swap a sample's targets with that probability),
     digit-gans 2.2 and practical-gan-guide 4.1."""
+
+    reuse_fake = True  # practical-gan-guide Algorithm 1, digit-gans Algorithm 1, the DCGAN tutorial
 
     def d_loss(self, D, real, fake, y=None):
         o = self.opts

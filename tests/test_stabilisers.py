@@ -317,3 +317,15 @@ def test_info_codes_bad_options(over, key):
 
     with pytest.raises(GankitError, match=key.replace(".", r"\.")):
         load_config("gan-mnist-fast", over)
+
+
+@pytest.mark.parametrize("objective, expected", [("ns", True), ("minimax", True), ("wgan-gp", False),
+                                                 ("wgan-clip", False), ("hinge", False), ("rpgan", False)])
+def test_reuse_fake_defaults_to_what_the_objectives_algorithm_does(objective, expected):
+    """model.reuse_fake unset: the guide's/digit-gans' Algorithm 1 reuses the D step's fakes for
+    the BCE objectives; WGAN's, WGAN-GP's and the guide's Algorithm 2 draw a fresh G batch. The
+    resolved value is what config.yaml records; an explicit value stays."""
+    cfg = build_config({"model": {"family": "gan"}, "objective": {"name": objective}}, "x")
+    assert cfg.model.reuse_fake is expected and f"reuse_fake: {str(expected).lower()}" in cfg.to_yaml()
+    pinned = build_config({"model": {"family": "gan", "reuse_fake": not expected}, "objective": {"name": objective}}, "x")
+    assert pinned.model.reuse_fake is (not expected)

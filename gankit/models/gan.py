@@ -37,13 +37,13 @@ class GANConfig(ModelConfig):
     replay: bool = False
     replay_size: int = 0  # 0 = examples // batch size: one image from every batch of an epoch
     # the G step reuses the last D step's fake batch (the same z, generated once, with
-    # gradients) instead of a fresh one: practical-gan-guide 2.4, Algorithm 1 ("we will reuse
-    # the last noise samples used to update the discriminator") and digit-gans Algorithm 1 (one
-    # minibatch of z for both steps, every model of that paper). G is unchanged between the
-    # two steps, so G(z) is the same; one G forward per step fewer (``gankit bench``). The
-    # guide's WGAN-GP (Algorithm 2) draws fresh noise: its presets set this false. For WGAN-GP
-    # reuse measured no quality cost over 3 seeds (docs/notes/stabilisers.md).
-    reuse_fake: bool = True
+    # gradients) instead of drawing a fresh one. None = what the objective's paper does
+    # (``Objective.reuse_fake``): reuse for ns/minimax (practical-gan-guide 2.4 Algorithm 1, "we
+    # will reuse the last noise samples used to update the discriminator"; digit-gans Algorithm
+    # 1; the PyTorch DCGAN tutorial), fresh noise for the critics and hinge/rpgan (WGAN and
+    # WGAN-GP's Algorithm 1, the guide's Algorithm 2). For WGAN-GP reuse cost quality over 3
+    # seeds (docs/notes/stabilisers.md). Reuse saves one G forward per step (``gankit bench``).
+    reuse_fake: bool | None = None
     # keep 4-D weights (and so conv activations) channels-last: faster oneDNN convolutions
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
     channels_last: bool = True
@@ -68,6 +68,8 @@ class GANConfig(ModelConfig):
 
     def validate_with(self, cfg: Config) -> None:
         objective = OBJECTIVES.get(cfg.objective.name)
+        if self.reuse_fake is None:  # resolved here, so config.yaml records what the run does
+            self.reuse_fake = objective.reuse_fake
         if objective.pairwise:
             raise GankitError(f"objective '{cfg.objective.name}' needs a pairwise critic: use model.family=discrete")
         if self.info_codes and (getattr(cfg.net, "conditional", False) or self.info_codes >= cfg.net.z_dim):
