@@ -41,8 +41,8 @@ class GANConfig(ModelConfig):
     # (``Objective.reuse_fake``): reuse for ns/minimax (practical-gan-guide 2.4 Algorithm 1, "we
     # will reuse the last noise samples used to update the discriminator"; digit-gans Algorithm
     # 1; the PyTorch DCGAN tutorial), fresh noise for the critics and hinge/rpgan (WGAN and
-    # WGAN-GP's Algorithm 1, the guide's Algorithm 2). For WGAN-GP reuse cost quality over 3
-    # seeds (docs/notes/stabilisers.md). Reuse saves one G forward per step (``gankit bench``).
+    # WGAN-GP's Algorithm 1, the guide's Algorithm 2). For WGAN-GP the two differed by less than
+    # the spread of 3 seeds (docs/notes/stabilisers.md). Reuse saves one G forward per step (``gankit bench``).
     reuse_fake: bool | None = None
     # keep 4-D weights (and so conv activations) channels-last: faster oneDNN convolutions
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
