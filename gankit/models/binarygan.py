@@ -101,16 +101,17 @@ class BinaryGAN(GAN):
             self._apply_slope()
 
     # -- sampling -------------------------------------------------------
-    def raw(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(generator output, preactivated output) for the same noise (of the sampling G)."""
+    def raw(self, z: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(generator output, preactivated output) for the same noise (and clusters, with
+        ``model.clusters``) of the sampling G."""
         G = self.sampler
-        logits = G.logits(z)
+        logits = G.logits(z, y)
         return G.out(logits), G.out.preactivate(logits)
 
     @torch.no_grad()
     def generate(self, n, labels=None, post: str | None = None):
         """``n`` samples in {0, 1}; the real-valued model binarizes with ``post`` (default ``self.post``)."""
-        out = self.sampler(self.noise(n))
+        out = self.sampler(self.noise(n), self.fake_labels(n))  # labels: None unless model.clusters
         if self.binary:
             return out
         return binarize(out, post or self.post)
@@ -118,7 +119,7 @@ class BinaryGAN(GAN):
     @torch.no_grad()
     def generate_with_preactivations(self, n: int, post: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(binary samples, preactivated outputs sigma(slope*x)) from the same noise (Figure 3)."""
-        out, pre = self.raw(self.noise(n))
+        out, pre = self.raw(self.noise(n), self.fake_labels(n))
         if not self.binary:
             out = binarize(out, post or self.post)
         return out, pre
@@ -131,7 +132,7 @@ class BinaryGAN(GAN):
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(0)
-                out, pre = self.raw(self.noise(n))
+                out, pre = self.raw(self.noise(n), self.fake_labels(n))
         finally:
             self.train(was_training)
         binary = ((out == 0) | (out == 1)).float().mean()

@@ -9,6 +9,7 @@ options: the adaptive critic schedule (``critic_boost``, guide 5.3.1), experienc
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,7 @@ from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.models.base import Model, make_optimizer
-from gankit.models.tricks import InfoCodes, ReplayBuffer, info_encode
+from gankit.models.tricks import Clusters, InfoCodes, ReplayBuffer, info_encode
 from gankit.nets import build_nets
 from gankit.registry import MODELS, OBJECTIVES
 
@@ -51,6 +52,10 @@ class GANConfig(ModelConfig):
     # that a head on D's features must recover (models/tricks.py InfoCodes); 0 = off
     info_codes: int = 0
     info_weight: float = 1.0
+    # self-conditioning (Liu et al. 2020): G and D are conditioned on k-means clusters of the
+    # training images instead of labels (models/tricks.py Clusters); the model stays
+    # unconditional to its users (no labels are read). 0 = off, else the number of clusters
+    clusters: int = 0
 
     def validate(self) -> None:
         super().validate()
@@ -58,6 +63,8 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.info_codes' must be 0 (off) or >= 2, got {self.info_codes}")
         if not 0 <= self.info_weight < float("inf"):
             raise GankitError(f"config key 'model.info_weight' must be a finite number >= 0, got {self.info_weight}")
+        if self.clusters < 0 or self.clusters == 1:
+            raise GankitError(f"config key 'model.clusters' must be 0 (off) or >= 2, got {self.clusters}")
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
@@ -75,6 +82,10 @@ class GANConfig(ModelConfig):
         if self.info_codes and (getattr(cfg.net, "conditional", False) or self.info_codes >= cfg.net.z_dim):
             raise GankitError(f"config key 'model.info_codes' needs an unconditional net with net.z_dim > "
                               f"{self.info_codes} (the codes are z's first entries)")
+        if self.clusters and (not hasattr(cfg.net, "conditional") or cfg.net.conditional or self.info_codes):
+            raise GankitError(f"config key 'model.clusters' needs a net that can be conditioned (net.conditional "
+                              f"exists), left unconditional (net.conditional=false), and no model.info_codes; "
+                              f"net '{cfg.net.name}' does not qualify")
         if self.replay and not hasattr(objective, "d_fake_loss"):
             raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{cfg.objective.name}'")
 
@@ -89,7 +100,17 @@ class GAN(Model):
             # grids and balanced evaluations have one column/share per class: 1,000 classes -> 10^6 images
             raise GankitError(f"net.conditional=true takes datasets of at most {MAX_CONDITIONAL_CLASSES} classes; "
                               f"'{data.name}' has {data.num_classes} (train it unconditionally)")
-        self.G, self.D = build_nets(cfg.net, data)
+        self.clusters = None
+        if cfg.model.clusters:
+            if cfg.model.clusters > len(data):
+                raise GankitError(f"config key 'model.clusters' ({cfg.model.clusters}) exceeds the dataset's "
+                                  f"{len(data)} examples")
+            self.clusters = Clusters(data.x, cfg.model.clusters, cfg.train.seed)
+            # the nets are built conditional on the clusters, as on a dataset whose labels they are
+            view = dataclasses.replace(data, y=self.clusters.assign(data.x), num_classes=self.clusters.k)
+            self.G, self.D = build_nets(dataclasses.replace(cfg.net, conditional=True), view)
+        else:
+            self.G, self.D = build_nets(cfg.net, data)
         if cfg.model.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
@@ -134,6 +155,8 @@ class GAN(Model):
         return self.noise(n), self.fake_labels(n)
 
     def fake_labels(self, n: int) -> torch.Tensor | None:
+        if self.clusters is not None:
+            return self.clusters.sample(n).to(self.device)
         if not self.conditional:
             return None
         return torch.randint(0, self.data.num_classes, (n,), device=self.device)
@@ -211,7 +234,7 @@ class GAN(Model):
         fake = y = z = None
         for i in range(k):
             real, y = batches.next()
-            y = y if self.conditional else None
+            y = self.clusters.assign(real) if self.clusters is not None else y if self.conditional else None
             if self.cfg.model.reuse_fake and i == k - 1:
                 z = self.noise(real.shape[0])
                 fake = self.G(z, y)  # kept, with its graph, for the G step
@@ -230,6 +253,8 @@ class GAN(Model):
 
     @torch.no_grad()
     def generate(self, n, labels=None):
+        if self.clusters is not None:  # unconditional to the user: clusters drawn with their shares
+            return self.sampler(self.noise(n), self.fake_labels(n))
         if self.conditional and labels is None:
             labels = torch.arange(n, device=self.device) % self.data.num_classes
         return self.sampler(self.noise(n), labels if self.conditional else None)

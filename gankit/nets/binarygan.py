@@ -63,15 +63,16 @@ class BinaryGANGenerator(nn.Module):
         super().__init__()
         self.body, self.out, self.z_dim = body, out, z_dim
 
-    def logits(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(z).view(-1, 1, 28, 28)
+    def logits(self, z: torch.Tensor, y=None) -> torch.Tensor:
+        # y: a label for a body that takes one (binarygan-dcgan under model.clusters)
+        return (self.body(z) if y is None else self.body(z, y)).view(-1, 1, 28, 28)
 
-    def preactivated(self, z: torch.Tensor) -> torch.Tensor:
+    def preactivated(self, z: torch.Tensor, y=None) -> torch.Tensor:
         """sigma(slope*x): the real values right before binarization (Figures 3-4)."""
-        return self.out.preactivate(self.logits(z))
+        return self.out.preactivate(self.logits(z, y))
 
     def forward(self, z: torch.Tensor, y=None) -> torch.Tensor:
-        return self.out(self.logits(z))
+        return self.out(self.logits(z, y))
 
 
 class BinaryGANDiscriminator(nn.Module):
@@ -149,7 +150,7 @@ class BinaryDCGANConfig(GuideNetConfig):
         super().validate()
         if self.output not in OUTPUTS:
             raise GankitError(f"config key 'net.output' must be one of {', '.join(OUTPUTS)}, got '{self.output}'")
-        if self.conditional or self.vbn:
+        if self.conditional or self.vbn:  # (model.clusters conditions it on clusters itself)
             raise GankitError("net 'binarygan-dcgan' is unconditional and without VBN")
 
 

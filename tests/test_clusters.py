@@ -1,0 +1,103 @@
+"""Self-conditioning on k-means clusters (``model.clusters``, models/tricks.py Clusters): the
+k-means against a hand computation, the shares G's clusters are drawn with, the one-line errors,
+and a short real run that conditions on the clusters, stays unconditional to its user and
+resumes bit-exactly."""
+import pytest
+import torch
+
+from gankit.catalogue import load_config
+from gankit.errors import GankitError
+from gankit.models.tricks import Clusters, kmeans, nearest
+from gankit.training.checkpoint import Checkpoints
+from gankit.training.loop import train
+
+
+def test_kmeans_finds_two_separated_groups_and_their_means():
+    # three points near (0, 0) and two near (10, 10): the centroids are the groups' means
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [10.0, 10.0], [12.0, 10.0]])
+    for seed in range(5):
+        c, counts = kmeans(x, 2, seed, iters=10)
+        order = c[:, 0].argsort()
+        assert torch.allclose(c[order], torch.tensor([[1 / 3, 2 / 3], [11.0, 10.0]]))
+        assert counts[order].tolist() == [3, 2]
+
+
+def test_nearest_is_the_smallest_squared_distance():
+    c = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    x = torch.tensor([[1.0, 1.0], [3.0, 0.5], [0.5, 2.6], [2.0, 1.9]])
+    # distances^2 to the three centroids: (2, 10, 10), (9.25, 1.25, 21.25), (7.01, 19.01, 2.21), (7.61, 7.61, 8.41)
+    assert nearest(x, c).tolist() == [0, 1, 2, 0]  # a tie goes to the first centroid
+
+
+def test_duplicate_points_leave_the_outlier_its_own_centroid():
+    # four copies of one point and one outlier, k = 3: two centres must share the copies (one
+    # of them ends empty, refilled from the farthest point); every point keeps a cluster and the
+    # outlier gets a centroid of its own
+    x = torch.tensor([[0.0, 0.0]] * 4 + [[5.0, 5.0]])
+    c, counts = kmeans(x, 3, seed=0, iters=5)
+    assert counts.sum() == 5 and (c == torch.tensor([5.0, 5.0])).all(1).any()
+
+
+def test_clusters_are_drawn_with_their_shares_of_the_data():
+    x = torch.cat([torch.zeros(30, 1, 2, 2), torch.ones(10, 1, 2, 2)])
+    cl = Clusters(x, 2, seed=0)
+    big = int(cl.counts.argmax())
+    assert sorted(cl.counts.tolist()) == [10, 30]
+    assert cl.assign(torch.zeros(3, 1, 2, 2)).tolist() == [big] * 3
+    torch.manual_seed(0)
+    share = (cl.sample(20000) == big).float().mean().item()
+    assert share == pytest.approx(0.75, abs=0.01)
+
+
+@pytest.mark.parametrize("over, key", [
+    (["model.clusters=1"], "model.clusters"),
+    (["model.clusters=-3"], "model.clusters"),
+    (["model.clusters=10", "net.conditional=true"], "model.clusters"),
+    (["model.clusters=10", "model.info_codes=10"], "model.clusters"),
+])
+def test_bad_cluster_options_name_their_key(over, key):
+    with pytest.raises(GankitError, match=key.replace(".", r"\.")):
+        load_config("gan-mnist-fast", over)
+
+
+def test_more_clusters_than_examples_is_one_line(tmp_path, cache_dir):
+    cfg = load_config("gan-mnist-fast", ["model.clusters=6000", "train.steps=1"])
+    with pytest.raises(GankitError, match="model.clusters"):
+        train(cfg, tmp_path / "r", cache_dir=cache_dir)
+
+
+def _cfg(steps, *extra):
+    return load_config("gan-mnist-fast", ["model.clusters=10", "model.ema=0", "train.eval_samples=500",
+                                          "train.tensorboard=false", "train.sample_every=1000",
+                                          "train.log_every=20", "train.ckpt_every=20", "train.seconds=null",
+                                          "train.seed=2", f"train.steps={steps}", *extra])
+
+
+def test_self_conditioned_run_improves_and_resumes_bit_exactly(tmp_path, cache_dir):
+    """G and D take the cluster as a 10-class label; users see an unconditional model (no label
+    agreement, generate() draws clusters itself); IS rises over a short real run; a stop plus a
+    resume equals one run (the centroids are in the checkpoint)."""
+    import json
+
+    from gankit.training.run import open_run
+
+    run = tmp_path / "long"
+    train(_cfg(300, "train.eval_every=150"), run, cache_dir=cache_dir)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["is"] > rows[0]["is"] + 0.5, [r["is"] for r in rows]
+    assert "label_agreement" not in rows[-1]
+    model = open_run(run).model
+    assert model.conditional is False and model.clusters.k == 10
+    assert model.G.fc.in_features == 100 + 10  # z and the cluster's one-hot
+    assert model.generate(7).shape == (7, 1, 28, 28)
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    train(_cfg(40), full, cache_dir=cache_dir)
+    train(_cfg(20), part, cache_dir=cache_dir)
+    (part / "config.yaml").write_text(_cfg(40).to_yaml())
+    train(_cfg(40), part, resume=True, cache_dir=cache_dir)
+    a = Checkpoints(full / "checkpoints").load_latest()["model"]
+    b = Checkpoints(part / "checkpoints").load_latest()["model"]
+    assert "clusters.centroids" in a and a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
