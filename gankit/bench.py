@@ -114,7 +114,7 @@ def bench_config(name: str, overrides: list[str] | None = None):
                                  ("objective.r2", getattr(cfg.objective, "r2", 0)),
                                  ("net.d_spectral_norm", cfg.net.d_spectral_norm),
                                  ("model.replay", cfg.model.replay), ("model.critic_boost", cfg.model.critic_boost),
-                                 ("model.info_codes", cfg.model.info_codes),
+                                 ("model.info_codes", cfg.model.info_codes), ("model.clusters", cfg.model.clusters),
                                  ("optim.g.warmup", cfg.optim.g.warmup), ("optim.d.warmup", cfg.optim.d.warmup),
                                  ("optim.g.schedule", cfg.optim.g.schedule != "constant"),
                                  ("optim.d.schedule", cfg.optim.d.schedule != "constant"))

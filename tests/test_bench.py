@@ -38,6 +38,19 @@ def test_bench_rejects_unknown_models(capsys):
     assert "unknown bench model 'no-such-preset'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("override", ["model.ema=0.999", "model.diffaug=translation", "net.d_spectral_norm=true",
+                                      "model.info_codes=10", "model.clusters=10", "optim.g.schedule=cosine",
+                                      "optim.d.warmup=5", "model.replay=true"])
+def test_bench_refuses_what_the_reference_loop_lacks(override):
+    """Both arms must run one algorithm: a stabiliser only gankit has is one named error."""
+    from gankit.bench import bench_config
+    from gankit.errors import GankitError
+
+    key = override.split("=")[0]
+    with pytest.raises(GankitError, match=key.replace(".", r"\.") + ".*reference loop does not have"):
+        bench_config("cdcgan-mnist-demo", ["net.conditional=false", override])
+
+
 def test_dropout_is_nn_dropout_maths():
     torch.manual_seed(0)
     x = torch.randn(200, 100, requires_grad=True)
