@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from gankit.catalogue import load_config
 from gankit.data.base import Batches, Dataset
@@ -175,3 +176,29 @@ def test_short_training_with_every_trick_improves_fid(tmp_path, cache_dir):
     assert result["fid"] < 0.8 * before
     assert "d_replay" in (tmp_path / "run" / "losses.csv").read_text().splitlines()[0]
 
+
+
+@pytest.mark.parametrize("k, stride, pad, sn", [(5, 2, 2, False), (5, 2, 2, True), (4, 2, 1, False), (3, 1, 1, False)])
+def test_conv_with_label_channels_equals_the_conv_of_the_concatenated_channels(k, stride, pad, sn):
+    """D's first conv on [x, one-hot label maps] (practical-gan-guide 5.5), computed per class:
+    the same outputs and the same gradients for x and the weights as the concatenation."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    from gankit.nets.guide import conv_with_label_channels, label_channels
+
+    torch.manual_seed(0)
+    classes = 7
+    conv = nn.Conv2d(3 + classes, 8, k, stride=stride, padding=pad)
+    if sn:
+        conv = spectral_norm(conv).eval()  # eval: no power iteration, so both calls see one weight
+    x = torch.randn(5, 3, 12, 12, requires_grad=True)
+    y = torch.tensor([0, 6, 3, 3, 1])
+    ref = conv(torch.cat([x, label_channels(y, classes, 12, 12)], dim=1))
+    (gx_ref, *gw_ref) = torch.autograd.grad(ref.square().sum(), [x, *conv.parameters()])
+    out = conv_with_label_channels(conv, x, y, classes)
+    (gx, *gw) = torch.autograd.grad(out.square().sum(), [x, *conv.parameters()])
+    assert out.shape == ref.shape
+    assert torch.allclose(out, ref, atol=1e-5)
+    assert torch.allclose(gx, gx_ref, atol=1e-4)
+    for a, b in zip(gw, gw_ref):
+        assert torch.allclose(a, b, atol=1e-3, rtol=1e-4)

@@ -288,7 +288,7 @@ def test_info_codes_train_q_and_resume_bit_exactly(tmp_path, cache_dir):
 
     from gankit.catalogue import load_config
 
-    over = ["model.info_codes=10", "model.ema=0", "objective.name=ns", "net.d_spectral_norm=false", "train.eval_samples=100", "train.tensorboard=false",
+    over = ["model.info_codes=10", "model.clusters=0", "net.cond_at=dense", "model.ema=0", "objective.name=ns", "net.d_spectral_norm=false", "train.eval_samples=100", "train.tensorboard=false",
             "train.sample_every=1000", "train.log_every=20", "train.ckpt_every=20", "train.seconds=null", "train.seed=1"]
     cfg = lambda steps: load_config("gan-mnist-fast", over + [f"train.steps={steps}"])  # noqa: E731
     long = tmp_path / "long"
@@ -316,7 +316,7 @@ def test_info_codes_bad_options(over, key):
     from gankit.catalogue import load_config
 
     with pytest.raises(GankitError, match=key.replace(".", r"\.")):
-        load_config("gan-mnist-fast", over)
+        load_config("gan-mnist-fast", ["model.clusters=0", *over])
 
 
 @pytest.mark.parametrize("objective, expected", [("ns", True), ("minimax", True), ("wgan-gp", False),

@@ -163,6 +163,21 @@ def _conv_stack(cin: int, width: int, k: int, norm) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``conv(cat[x, label_channels(y)])`` without building the K constant one-hot channels:
+    their share of the output depends only on the class, so it is computed once per class (a
+    map of ones through each class's kernel) and added. The same parameters (checkpoints are
+    unchanged) and maths up to float rounding, at the cost of a conv of ``x`` alone: with many
+    classes (``model.clusters``) the label channels were most of D's first layer."""
+    w = conv.weight  # read once: one power iteration under spectral norm, as conv(x) does
+    c, out_ch = x.shape[1], w.shape[0]
+    out = F.conv2d(x, w[:, :c], conv.bias, conv.stride, conv.padding)
+    ones = x.new_ones(1, num_classes, x.shape[2], x.shape[3])
+    kernels = w[:, c:].transpose(0, 1).reshape(num_classes * out_ch, 1, *w.shape[2:])  # class k's kernels
+    maps = F.conv2d(ones, kernels, None, conv.stride, conv.padding, groups=num_classes)
+    return out + maps.view(num_classes, out_ch, *out.shape[2:]).index_select(0, y.long())
+
+
 class GuideDiscriminator(nn.Module):
     """Strided convs with BN and LeakyReLU, then the (conditional / mbd) dense head (3.1.7, 3.3.1, 4.3)."""
 
@@ -195,8 +210,10 @@ class GuideDiscriminator(nn.Module):
         """The flattened conv features the head reads [N, F] (InfoGAN's Q head shares them)."""
         _check_labels(y, self.conditional, "discriminator")
         if self.at_input:
-            x = torch.cat([x, label_channels(y, self.num_classes, x.shape[2], x.shape[3], x.dtype)], dim=1)
-        f = self.squeeze(self.convs(x).flatten(1))
+            h = self.convs[1:](conv_with_label_channels(self.convs[0], x, y, self.num_classes))
+        else:
+            h = self.convs(x)
+        f = self.squeeze(h.flatten(1))
         if self.at_dense:
             f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
         return f
@@ -222,8 +239,10 @@ class GuideCritic(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(y, self.conditional, "critic")
         if self.conditional:
-            x = torch.cat([x, label_channels(y, self.num_classes, x.shape[2], x.shape[3], x.dtype)], dim=1)
-        return self.head(self.convs(x).flatten(1)).squeeze(1)
+            h = self.convs[1:](conv_with_label_channels(self.convs[0], x, y, self.num_classes))
+        else:
+            h = self.convs(x)
+        return self.head(h.flatten(1)).squeeze(1)
 
 
 def _check_data(cfg: GuideNetConfig, data: Dataset) -> None:
