@@ -178,6 +178,13 @@ def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, 
     return out + maps.view(num_classes, out_ch, *out.shape[2:]).index_select(0, y.long())
 
 
+def conv_stack_with_labels(convs: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None, num_classes: int):
+    """``convs`` on ``x`` with label channels of ``y`` at its first conv (none when ``y`` is None)."""
+    if y is None:
+        return convs(x)
+    return convs[1:](conv_with_label_channels(convs[0], x, y, num_classes))
+
+
 class GuideDiscriminator(nn.Module):
     """Strided convs with BN and LeakyReLU, then the (conditional / mbd) dense head (3.1.7, 3.3.1, 4.3)."""
 
@@ -209,10 +216,7 @@ class GuideDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The flattened conv features the head reads [N, F] (InfoGAN's Q head shares them)."""
         _check_labels(y, self.conditional, "discriminator")
-        if self.at_input:
-            h = self.convs[1:](conv_with_label_channels(self.convs[0], x, y, self.num_classes))
-        else:
-            h = self.convs(x)
+        h = conv_stack_with_labels(self.convs, x, y if self.at_input else None, self.num_classes)
         f = self.squeeze(h.flatten(1))
         if self.at_dense:
             f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
@@ -238,10 +242,7 @@ class GuideCritic(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(y, self.conditional, "critic")
-        if self.conditional:
-            h = self.convs[1:](conv_with_label_channels(self.convs[0], x, y, self.num_classes))
-        else:
-            h = self.convs(x)
+        h = conv_stack_with_labels(self.convs, x, y if self.conditional else None, self.num_classes)
         return self.head(h.flatten(1)).squeeze(1)
 
 
