@@ -111,7 +111,7 @@ class BinaryGAN(GAN):
     @torch.no_grad()
     def generate(self, n, labels=None, post: str | None = None):
         """``n`` samples in {0, 1}; the real-valued model binarizes with ``post`` (default ``self.post``)."""
-        out = self.sampler(self.noise(n), self.fake_labels(n))  # labels: None unless model.clusters
+        out = self.sampler(*self.inputs(n))  # labels: None unless model.clusters
         if self.binary:
             return out
         return binarize(out, post or self.post)
@@ -119,7 +119,7 @@ class BinaryGAN(GAN):
     @torch.no_grad()
     def generate_with_preactivations(self, n: int, post: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(binary samples, preactivated outputs sigma(slope*x)) from the same noise (Figure 3)."""
-        out, pre = self.raw(self.noise(n), self.fake_labels(n))
+        out, pre = self.raw(*self.inputs(n))
         if not self.binary:
             out = binarize(out, post or self.post)
         return out, pre
@@ -132,7 +132,7 @@ class BinaryGAN(GAN):
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(0)
-                out, pre = self.raw(self.noise(n), self.fake_labels(n))
+                out, pre = self.raw(*self.inputs(n))
         finally:
             self.train(was_training)
         binary = ((out == 0) | (out == 1)).float().mean()

@@ -151,8 +151,19 @@ class GAN(Model):
         k = self.cfg.model.info_codes
         return info_encode(z, k) if k else z
 
-    def ema_inputs(self, n: int) -> tuple:
+    def inputs(self, n: int) -> tuple:
+        """(z, labels) of ``n`` fresh G samples as training draws them: labels None for an
+        unconditional G, random classes for a conditional one, drawn clusters with ``clusters``."""
         return self.noise(n), self.fake_labels(n)
+
+    def ema_inputs(self, n: int) -> tuple:
+        return self.inputs(n)
+
+    def real_labels(self, real: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor | None:
+        """What G and D are conditioned on for a real batch: its clusters, its labels, or None."""
+        if self.clusters is not None:
+            return self.clusters.assign(real)
+        return y if self.conditional else None
 
     def fake_labels(self, n: int) -> torch.Tensor | None:
         if self.clusters is not None:
@@ -234,7 +245,7 @@ class GAN(Model):
         fake = y = z = None
         for i in range(k):
             real, y = batches.next()
-            y = self.clusters.assign(real) if self.clusters is not None else y if self.conditional else None
+            y = self.real_labels(real, y)
             if self.cfg.model.reuse_fake and i == k - 1:
                 z = self.noise(real.shape[0])
                 fake = self.G(z, y)  # kept, with its graph, for the G step
@@ -254,7 +265,7 @@ class GAN(Model):
     @torch.no_grad()
     def generate(self, n, labels=None):
         if self.clusters is not None:  # unconditional to the user: clusters drawn with their shares
-            return self.sampler(self.noise(n), self.fake_labels(n))
+            return self.sampler(*self.inputs(n))
         if self.conditional and labels is None:
             labels = torch.arange(n, device=self.device) % self.data.num_classes
         return self.sampler(self.noise(n), labels if self.conditional else None)

@@ -198,8 +198,7 @@ def kmeans(x: torch.Tensor, k: int, seed: int, iters: int) -> tuple[torch.Tensor
             for j in torch.nonzero(counts == 0).flatten().tolist():
                 far = int(err.argmax())
                 new[j], err[far] = x[far], -1.0
-        if torch.equal(new, c):
-            break
+        if torch.equal(new, c):  # converged: ``a`` and ``counts`` are those of ``c``
+            return c, counts
         c = new
-    a = nearest(x, c)
-    return c, torch.bincount(a, minlength=k)
+    return c, torch.bincount(nearest(x, c), minlength=k)

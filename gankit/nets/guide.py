@@ -78,7 +78,9 @@ def one_hot(y: torch.Tensor, num_classes: int, dtype=torch.float32) -> torch.Ten
 
 
 def label_channels(y: torch.Tensor, num_classes: int, height: int, width: int, dtype=torch.float32):
-    """[N] labels -> [N, K, H, W]: channel k all ones where y = k, zeros elsewhere (5.5)."""
+    """[N] labels -> [N, K, H, W]: channel k all ones where y = k, zeros elsewhere (5.5). The
+    nets never build these channels (``conv_with_label_channels`` computes their conv per
+    class); this is the definition that computation is tested against."""
     return one_hot(y, num_classes, dtype)[:, :, None, None].expand(-1, -1, height, width)
 
 
