@@ -41,6 +41,7 @@ def test_digit_gans_smoke_writes_reports_and_reuses_finished_runs(tmp_path, cach
         assert f"| {m.section} |" in md
         assert (out / f"{m.preset}-s0" / "samples").is_dir()
     assert "| 3.1-3.4, Figs. 3.4-3.13 |" in md and "no SVHN files" in md
+    assert "The paper's own budget (`--budget paper`) is estimated at 550 CPU-minutes" in md
     page = (out / "report.html").read_text()
     assert "<img" in page and not re.search(r'src="(?!data:)', page)  # self-contained
     before = {p: p.stat().st_mtime_ns for p in out.glob("*-s0/checkpoints/*.pt")}
@@ -127,3 +128,27 @@ def test_export_shrinks_large_pictures(tmp_path):
     export_report(out, tmp_path / "docs", "p")
     small = Image.open(tmp_path / "docs" / "p" / "fig.png")
     assert small.size == (800, 160) and len(small.getcolors(256)) <= 64
+
+
+def test_what_is_left_gives_the_last_step_and_the_time_the_rest_needs(tmp_path, cache_dir):
+    """A run reported short of its budget says where it stopped and, at the pace its checkpoint
+    measured (elapsed seconds / steps), how long the remaining steps take."""
+    import torch
+
+    from gankit.catalogue import load_config
+    from gankit.reproduce.core import SMOKE, what_is_left
+    from gankit.training.logs import read_metrics
+    from gankit.training.loop import train
+
+    over = [*SMOKE, "train.steps=4", "train.ckpt_every=2", "train.threads=1"]
+    run = tmp_path / "dcgan-mnist-s0"
+    train(load_config("dcgan-mnist", over), run, cache_dir=cache_dir)
+    rows = read_metrics(run / "metrics.jsonl")
+    state = torch.load(sorted((run / "checkpoints").glob("*.pt"))[-1], weights_only=True)
+    pace = state["elapsed"] / state["step"]
+    text = what_is_left(run, load_config("dcgan-mnist", [*over[:-3], "train.steps=1004"]), rows)
+    assert text.startswith("dcgan-mnist-s0 stopped at step 4 of 1004; the remaining 1000 steps need about "
+                           f"{1000 * pace / 3600:.1f} hours at its measured {pace:.2f} s per step"), text
+    # an epoch budget: the last evaluation at an epoch's end gives the steps per epoch (78 here)
+    epochs = load_config("dcgan-mnist", [*over[:-3], "train.steps=100000", "train.epochs=3"])
+    assert "stopped at step 4 of 234;" in what_is_left(run, epochs, [{"step": 78, "epoch": 1, "is": 2.0}, *rows])

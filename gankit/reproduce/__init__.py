@@ -57,6 +57,12 @@ def reproduce(name: str, budget: str = "paper", out: Path | None = None, *, seed
     report = Report(p.name, p.title, budget, claims, notes, command=command, trained_cpu_s=ctx.trained_s)
     report.notes.append(f"This invocation trained for {ctx.trained_s / 60:.1f} CPU-minutes and spent "
                         f"{(time.process_time() - t0) / 60:.1f} CPU-minutes in all (reused runs cost nothing).")
+    if ctx.unfinished:
+        report.notes.append("Runs short of their budget, reported as they stand: " + "; ".join(ctx.unfinished) + ".")
+    if budget != "paper":
+        report.notes.append(f"The paper's own budget (`--budget paper`) is estimated at {p.cpu_minutes['paper']} "
+                            f"CPU-minutes on the 2-core reference machine (`gankit reproduce --list`); this "
+                            f"report is at the {budget} budget.")
     if report_only:
         report.notes.append("Reported with --report-only: the runs were trained earlier by the same command "
                             "without it (same configs; nothing was trained for this report).")

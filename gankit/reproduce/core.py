@@ -100,6 +100,7 @@ class Context:
     only: frozenset[str] | None = None  # train only these presets (None: all)
     report_only: bool = False  # never train: report the runs that are there, finished or not
     trained_s: float = 0.0  # CPU seconds of training this invocation did itself
+    unfinished: list[str] = field(default_factory=list)  # --report-only runs short of their budget, with what is left
 
     def wants(self, preset: str) -> bool:
         return self.only is None or preset in self.only
@@ -133,6 +134,8 @@ class Context:
             rows = read_metrics(run_dir / "metrics.jsonl") if same else []
             if rows:
                 self.progress(f"reporting {run_dir} as it stands (step {rows[-1].get('step')})")
+                if not is_finished(run_dir):
+                    self.unfinished.append(what_is_left(run_dir, cfg, rows))
                 return RunResult(run_dir, rows, reused=True)
             if optional:
                 return None
@@ -157,6 +160,26 @@ def is_finished(run_dir: Path) -> bool:
     except (ValueError, OSError):
         return False
     return bool(rows) and "images_per_s" in rows[-1]
+
+
+def what_is_left(run_dir: Path, cfg, rows: list[dict]) -> str:
+    """One phrase for a run stopped short of its budget: its step, the budget's last step, and
+    the time the rest needs at the pace its latest checkpoint measured (seconds per step)."""
+    from gankit.training.checkpoint import Checkpoints
+
+    t = cfg.train
+    step = int(rows[-1].get("step", 0))
+    target = t.steps
+    per_epoch = [r["step"] / r["epoch"] for r in rows if r.get("epoch") and "is" in r]
+    if t.epochs is not None and per_epoch:  # an evaluation row at an epoch's end: steps per epoch exactly
+        target = min(target, round(t.epochs * per_epoch[-1]))
+    text = f"{Path(run_dir).name} stopped at step {step} of {target}"
+    state = Checkpoints(Path(run_dir) / "checkpoints").load_latest()
+    if state and state.get("elapsed") and state["step"] > 0 and target > step:
+        pace = state["elapsed"] / state["step"]
+        text += (f"; the remaining {target - step} steps need about {(target - step) * pace / 3600:.1f} hours "
+                 f"at its measured {pace:.2f} s per step ({t.threads or 'all'} threads)")
+    return text
 
 
 def _has_checkpoint(run_dir: Path) -> bool:
