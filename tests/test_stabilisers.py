@@ -288,7 +288,8 @@ def test_info_codes_train_q_and_resume_bit_exactly(tmp_path, cache_dir):
 
     from gankit.catalogue import load_config
 
-    over = ["model.info_codes=10", "model.clusters=0", "net.cond_at=dense", "model.ema=0", "objective.name=ns", "net.d_spectral_norm=false", "train.eval_samples=100", "train.tensorboard=false",
+    over = ["model.info_codes=10", "model.clusters=0", "net.cond_at=dense", "model.ema=0", "objective.name=ns", "net.d_spectral_norm=false",
+            "optim.g.lr=2e-4", "optim.d.lr=2e-4", "train.eval_samples=100", "train.tensorboard=false",
             "train.sample_every=1000", "train.log_every=20", "train.ckpt_every=20", "train.seconds=null", "train.seed=1"]
     cfg = lambda steps: load_config("gan-mnist-fast", over + [f"train.steps={steps}"])  # noqa: E731
     long = tmp_path / "long"

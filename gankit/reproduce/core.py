@@ -171,14 +171,17 @@ def what_is_left(run_dir: Path, cfg, rows: list[dict]) -> str:
     step = int(rows[-1].get("step", 0))
     target = t.steps
     per_epoch = [r["step"] / r["epoch"] for r in rows if r.get("epoch") and "is" in r]
-    if t.epochs is not None and per_epoch:  # an evaluation row at an epoch's end: steps per epoch exactly
-        target = min(target, round(t.epochs * per_epoch[-1]))
+    # evaluation rows carry the epochs completed; step / epochs is exact at an epoch's end and
+    # larger anywhere else, so the smallest is the best estimate of the steps per epoch
+    if t.epochs is not None and per_epoch:
+        target = min(target, round(t.epochs * min(per_epoch)))
     text = f"{Path(run_dir).name} stopped at step {step} of {target}"
     state = Checkpoints(Path(run_dir) / "checkpoints").load_latest()
     if state and state.get("elapsed") and state["step"] > 0 and target > step:
         pace = state["elapsed"] / state["step"]
+        threads = "all threads" if not t.threads else f"{t.threads} thread{'s' if t.threads > 1 else ''}"
         text += (f"; the remaining {target - step} steps need about {(target - step) * pace / 3600:.1f} hours "
-                 f"at its measured {pace:.2f} s per step ({t.threads or 'all'} threads)")
+                 f"at its measured {pace:.2f} s per step ({threads})")
     return text
 
 
