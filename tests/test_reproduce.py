@@ -153,3 +153,23 @@ def test_what_is_left_gives_the_last_step_and_the_time_the_rest_needs(tmp_path, 
     epochs = load_config("dcgan-mnist", [*over[:-3], "train.steps=100000", "train.epochs=3"])
     evals = [{"step": 78, "epoch": 1, "is": 2.0}, {"step": 100, "epoch": 1, "is": 2.0}]  # at and after an epoch's end
     assert "stopped at step 4 of 234;" in what_is_left(run, epochs, [*evals, *rows])
+
+
+def test_report_notes_name_unfinished_runs_and_the_paper_budget(tmp_path, monkeypatch):
+    """What a paper's run records as unfinished reaches the report's notes, and a report below
+    the paper budget states the paper budget's CPU-minutes."""
+    import gankit.reproduce as reproduce_mod
+    from gankit.reproduce.core import Paper
+
+    def run(ctx):
+        ctx.unfinished.append("x-s0 stopped at step 5 of 10")
+        return [Claim("1", "a claim", "a result", "partly", "why")], []
+
+    fake = Paper("fake", "A fake paper", "nothing", {"paper": 42, "short": 1, "smoke": 1}, run)
+    monkeypatch.setattr(reproduce_mod, "paper", lambda name: fake)
+    reproduce_mod.reproduce("fake", "short", tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Runs short of their budget, reported as they stand: x-s0 stopped at step 5 of 10." in md
+    assert "estimated at 42 CPU-minutes" in md and "this report is at the short budget" in md
+    reproduce_mod.reproduce("fake", "paper", tmp_path / "paper")
+    assert "estimated at" not in (tmp_path / "paper" / "report.md").read_text()
