@@ -149,6 +149,9 @@ def test_what_is_left_gives_the_last_step_and_the_time_the_rest_needs(tmp_path, 
     text = what_is_left(run, load_config("dcgan-mnist", [*over[:-3], "train.steps=1004"]), rows)
     assert text.startswith("dcgan-mnist-s0 stopped at step 4 of 1004; the remaining 1000 steps need about "
                            f"{1000 * pace / 3600:.1f} hours at its measured {pace:.2f} s per step"), text
+    assert text.endswith("(1 thread)"), text  # the run's own threads
+    timed = load_config("dcgan-mnist", [*over[:-3], "train.steps=1004", "train.seconds=3600"])
+    assert what_is_left(run, timed, rows).endswith(f"; {(3600 - state['elapsed']) / 60:.0f} of its 60 minutes left")
     # an epoch budget: the evaluation at an epoch's end gives the steps per epoch (78 here)
     epochs = load_config("dcgan-mnist", [*over[:-3], "train.steps=100000", "train.epochs=3"])
     evals = [{"step": 78, "epoch": 1, "is": 2.0}, {"step": 100, "epoch": 1, "is": 2.0}]  # at and after an epoch's end

@@ -177,12 +177,20 @@ def what_is_left(run_dir: Path, cfg, rows: list[dict]) -> str:
         target = min(target, round(t.epochs * min(per_epoch)))
     text = f"{Path(run_dir).name} stopped at step {step} of {target}"
     state = Checkpoints(Path(run_dir) / "checkpoints").load_latest()
-    if state and state.get("elapsed") and state["step"] > 0 and target > step:
-        pace = state["elapsed"] / state["step"]
-        threads = "all threads" if not t.threads else f"{t.threads} thread{'s' if t.threads > 1 else ''}"
-        text += (f"; the remaining {target - step} steps need about {(target - step) * pace / 3600:.1f} hours "
-                 f"at its measured {pace:.2f} s per step ({threads})")
-    return text
+    if not (state and state.get("elapsed") and state["step"] > 0 and target > step):
+        return text
+    if t.seconds is not None:  # a time budget: what is left is time, whatever the steps
+        return text + f"; {max(t.seconds - state['elapsed'], 0) / 60:.0f} of its {t.seconds / 60:.0f} minutes left"
+    from gankit.training.run import read_run_config
+
+    try:  # the pace is the run's own, at the threads it ran with
+        n = read_run_config(run_dir).train.threads
+    except GankitError:
+        n = t.threads
+    pace = state["elapsed"] / state["step"]
+    threads = "all threads" if not n else f"{n} thread{'s' if n > 1 else ''}"
+    return text + (f"; the remaining {target - step} steps need about {(target - step) * pace / 3600:.1f} hours "
+                   f"at its measured {pace:.2f} s per step ({threads})")
 
 
 def _has_checkpoint(run_dir: Path) -> bool:
