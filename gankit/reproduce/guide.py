@@ -112,7 +112,9 @@ PAPER = Paper(
     name="guide",
     title="A practical guide to GANs (conditional DCGAN tricks, section 4)",
     reproduces="section 4's tricks vs the conditional DCGAN baseline, 3 seeds each: mean and spread, collapse",
-    cpu_minutes={"paper": 21 * 90, "short": 30, "smoke": 2},
+    # paper: the baseline's 100 epochs took 10.5 minutes at one thread (2026-12-04); minibatch
+    # discrimination and virtual batch norm run about 1.8x slower: (5 x 10.5 + 2 x 19) x 3 seeds
+    cpu_minutes={"paper": 280, "short": 30, "smoke": 2},
     run=run,
     runs=(BASELINE, *TRICKS),
 )
