@@ -197,5 +197,5 @@ def test_guide_verdicts_need_a_seed_spread_to_compare(tmp_path):
     assert v == "partly" and why.startswith("one seed: FID 4.0 against the baseline's 13.0"), why
     assert trick_verdict("no-worse", runs("p", [4.0]), runs("pb", [13.0]))[0] == "partly"
     # collapse: the last IS 3.0 is under half the best 8.5, at 100 epochs
-    assert trick_verdict("collapse", runs("c", [50.0], (5.0, 8.5, 3.0)), base) == ("reproduced", "1/1 seeds collapse")
+    assert trick_verdict("collapse", runs("c", [50.0], (5.0, 8.5, 3.0)), base) == ("reproduced", "1/1 seeds collapse (100 epochs)")
     assert trick_verdict("collapse", runs("d", [9.0]), base)[0] == "not reproduced"

@@ -59,9 +59,15 @@ def _summary(runs: list[RunResult]) -> str:
 def trick_verdict(expect: str, runs: list[RunResult], base: list[RunResult]) -> tuple[str, str]:
     """The verdict on one trick's claim: ``collapse`` (a seed's IS falls below half its best, at
     60+ epochs to refute), ``better`` (final FID below the baseline's by more than the seed
-    spread) or ``no-worse``. A comparison needs a spread: with one seed it says only partly."""
-    n_coll = sum(collapsed(r) for r in runs)
+    spread) or ``no-worse``. A comparison needs a spread: with one seed it says only partly.
+    The reason ends with the epochs the runs reached."""
     epochs = min(int(r.final.get("epoch", 0)) for r in runs)
+    v, why = _trick_verdict(expect, runs, base, epochs)
+    return v, f"{why} ({epochs} epochs)"
+
+
+def _trick_verdict(expect: str, runs: list[RunResult], base: list[RunResult], epochs: int) -> tuple[str, str]:
+    n_coll = sum(collapsed(r) for r in runs)
     if expect == "collapse":
         if n_coll:
             return ("reproduced" if n_coll == len(runs) else "partly"), f"{n_coll}/{len(runs)} seeds collapse"
@@ -105,9 +111,7 @@ def run(ctx: Context) -> tuple[list[Claim], list[str]]:
         if ctx.smoke:
             claims.append(Claim(section, said, result, "not run", "smoke budget", images))
             continue
-        epochs = min(int(r.final.get("epoch", 0)) for r in runs)
-        v, why = trick_verdict(expect, runs, base)
-        claims.append(Claim(section, said, result, v, why + f" ({epochs} epochs)", images))
+        claims.append(Claim(section, said, result, *trick_verdict(expect, runs, base), images))
     notes = [f"Every row: {len(base)} seed{'s' if len(base) > 1 else ''}, the same budget ({ctx.budget}) and overrides as the baseline "
              f"`{BASELINE}`; values are mean ± standard deviation over seeds of the final evaluation "
              "(gankit's digit classifier, 1,000 samples, balanced labels).",
