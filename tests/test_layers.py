@@ -11,7 +11,7 @@ import gankit
 
 # bottom to top; a module may import its own layer and those below (docs/design.md)
 LAYERS = [
-    ["errors", "io", "registry"],
+    ["errors", "io", "registry", "eval_mode"],
     ["config"],
     ["layers", "losses", "report"],
     ["data", "nets"],
@@ -65,3 +65,20 @@ def test_no_module_names_an_upper_layer_even_inside_a_function():
             if level[m.group(1)] > level[own]:
                 bad.append(f"{'/'.join(rel)} imports gankit.{m.group(1)}")
     assert not bad, bad
+
+
+def test_eval_mode_restores_each_submodules_flag_even_on_error():
+    import torch.nn as nn
+
+    from gankit.eval_mode import eval_mode
+
+    net = nn.Sequential(nn.BatchNorm1d(2), nn.Dropout(0.5))
+    net[1].eval()  # a submodule left in eval mode on purpose stays so
+    other = nn.Linear(2, 2)
+    with pytest.raises(RuntimeError):
+        with eval_mode(net, other, None) as mods:
+            assert [m.training for m in net.modules()] == [False, False, False]
+            assert not other.training and mods == [net, other]
+            raise RuntimeError("inside")
+    assert [m.training for m in net.modules()] == [True, True, False]
+    assert other.training
