@@ -85,8 +85,60 @@ def test_loss_png_puts_d_outputs_on_their_own_axis(tmp_path):
 
 
 def test_compare_config_diffs_name_each_changed_setting():
-    from gankit.config import load_config
+    from gankit.catalogue import load_config  # loads the registries the presets name
     from gankit.compare import config_diffs
 
     a, b = (load_config(p, ["train.seed=1"]).to_dict() for p in ("cdcgan-mnist", "cdcgan-mnist-vbn"))
     assert config_diffs([a, b, a]) == [[], ["net.vbn: False -> True"], []]
+
+
+def test_one_html_writer_escapes_text_and_embeds_pictures(tmp_path):
+    from gankit.report.html import Markup, data_uri, document, img, table
+
+    png = tmp_path / "a.png"
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(png)
+    assert data_uri(png).startswith("data:image/png;base64,iVBOR")
+    assert img(tmp_path / "missing.png") == ""
+    html = table(["a<b", "c"], [["x & y", Markup("<b>bold</b>")]], lambda i, j: "v partly" if j == 1 else None)
+    assert "<th>a&lt;b</th>" in html and "<td>x &amp; y</td>" in html and '<td class="v partly"><b>bold</b></td>' in html
+    page = document("T <1>", html + img(png))
+    assert page.startswith("<!doctype html>") and "<h1>T &lt;1&gt;</h1>" in page and 'src="data:image/png' in page
+
+
+def test_compare_spread_says_when_two_presets_are_within_their_seeds_spread():
+    from pathlib import Path
+
+    from gankit.compare import Entry, mean_table, seed_stats, spread_lines, within_spread
+
+    def e(name, seed, is_, fid):
+        return Entry(name, Path(f"/nonexistent/{name}{seed}"), {"is": is_, "fid": fid}, seed=seed)
+
+    entries = [e("a", 0, 8.0, 20.0), e("a", 1, 9.0, 22.0), e("a", 2, 10.0, 24.0),
+               e("b", 0, 8.5, 40.0), e("b", 1, 9.5, 41.0), e("b", 2, 10.5, 42.0)]
+    stats = seed_stats(entries)
+    assert stats["a"]["is"] == pytest.approx((9.0, 1.0, 3)) and stats["b"]["fid"] == pytest.approx((41.0, 1.0, 3))
+    assert within_spread(stats["a"]["is"], stats["b"]["is"])  # 0.5 <= 1 + 1
+    assert not within_spread(stats["a"]["fid"], stats["b"]["fid"])  # 19 > 2 + 1
+    assert within_spread((1.0, 0.0, 1), (2.0, 0.0, 1)) is None  # one seed: no spread
+    lines = spread_lines(entries)
+    assert len(lines) == 1 and lines[0].startswith("a vs b: the difference in IS is within") and "FID" not in lines[0]
+    header, rows = mean_table(entries)
+    assert header[:3] == ["preset", "seeds", "IS"] and rows[0][:4] == ["a", "3", "9.00 ± 1.00", "22.0 ± 2.0"]
+
+
+def test_compare_entries_with_their_own_overrides_and_seeds(tmp_path):
+    from gankit.compare import compare, parse_budget, split_entry
+    from gankit.errors import GankitError
+
+    assert split_entry("dwgan-ttt-3x3-2p net.z_dim=8") == ("dwgan-ttt-3x3-2p", ["net.z_dim=8"])
+    with pytest.raises(GankitError, match="'oops' in entry"):
+        split_entry("dwgan-ttt-3x3-2p oops")
+    entries = compare(["dwgan-ttt-3x3-2p", "dwgan-ttt-3x3-2p net.z_dim=8"], parse_budget("4steps"), tmp_path / "c",
+                      seeds=2, overrides=["train.threads=1", "train.eval_samples=50", "train.tensorboard=false"])
+    assert [(e.run_dir.name, e.seed) for e in entries] == [
+        ("dwgan-ttt-3x3-2p-s0", 0), ("dwgan-ttt-3x3-2p-s1", 1),
+        ("dwgan-ttt-3x3-2p_net.z_dim-8-s0", 0), ("dwgan-ttt-3x3-2p_net.z_dim-8-s1", 1)]
+    assert all(e.metrics.get("step") == 4 and e.error is None for e in entries)
+    assert entries[2].diff == ["net.z_dim: 32 -> 8"]
+    md = (tmp_path / "c" / "report.md").read_text()
+    assert "seeds 0-1" in md and "## Mean ± standard deviation over seeds" in md

@@ -199,3 +199,143 @@ def test_guide_verdicts_need_a_seed_spread_to_compare(tmp_path):
     # collapse: the last IS 3.0 is under half the best 8.5, at 100 epochs
     assert trick_verdict("collapse", runs("c", [50.0], (5.0, 8.5, 3.0)), base) == ("reproduced", "1/1 seeds collapse (100 epochs)")
     assert trick_verdict("collapse", runs("d", [9.0]), base)[0] == "not reproduced"
+
+
+# ------------------------------------------------------------------ issue 30: verdict rules, records, jobs
+from gankit.reproduce.core import (VERDICTS, RunSpec, Verdict, compare_metrics, compare_seeds,  # noqa: E402
+                                   extend_grid, read_updates, settle)
+
+
+@pytest.mark.parametrize("verdict", ["reproduced", "partly", "not reproduced"])
+def test_a_smoke_run_decides_nothing(verdict):
+    c = settle(Claim("1", "c", "r", verdict, "w", updates=3, paper_updates=3), "smoke")
+    assert c.verdict == "inconclusive" and c.why.startswith("budget: a smoke run")
+    assert settle(Claim("1", "c", "r", "not run", "w"), "smoke").verdict == "not run"
+
+
+def test_settle_caps_unfalsifiable_claims_single_seeds_and_short_budgets():
+    assert settle(Claim("1", "c", "r", "reproduced", "w", falsifiable=False), "paper").verdict == "partly"
+    assert settle(Claim("1", "c", "r", "reproduced", "w", seeds=1), "paper").verdict == "partly"
+    assert settle(Claim("1", "c", "r", "not reproduced", "w", seeds=2), "paper").verdict == "inconclusive"
+    assert settle(Claim("1", "c", "r", "reproduced", "w", seeds=3), "paper").verdict == "reproduced"
+    short = settle(Claim("1", "c", "r", "not reproduced", "w", updates=1560, paper_updates=18740), "paper")
+    assert short.verdict == "inconclusive" and short.why.startswith("budget: 1,560 of the paper's 18,740")
+    full = Claim("1", "c", "r", "not reproduced", "w", updates=18740, paper_updates=18740)
+    assert settle(full, "paper").verdict == "not reproduced"
+    # a positive verdict needs no more updates than it had
+    assert settle(Claim("1", "c", "r", "reproduced", "w", updates=10, paper_updates=100), "paper").verdict == "reproduced"
+
+
+def test_verdict_vocabulary():
+    assert VERDICTS == ("reproduced", "partly", "not reproduced", "inconclusive", "not run")
+    with pytest.raises(ValueError):
+        Verdict("differs", "x")
+    assert list(Verdict("partly", "why")) == ["partly", "why"]
+
+
+def test_compare_metrics_reaches_each_verdict():
+    assert compare_metrics(8.0, 7.0, 0.5).verdict == "reproduced"
+    assert compare_metrics(7.2, 7.0, 0.5).verdict == "partly"
+    assert compare_metrics(6.0, 7.0, 0.5).verdict == "not reproduced"
+    assert compare_metrics(20.0, 30.0, 5.0, higher=False).verdict == "reproduced"  # FID: lower is better
+    with pytest.raises(ValueError):
+        compare_metrics(1.0, 0.0, 0.0)
+
+
+def test_compare_seeds_reaches_each_verdict():
+    # means 10 vs 7, sample sds 1 and 1: the difference 3 exceeds the spread 2
+    assert compare_seeds([9, 10, 11], [6, 7, 8]).verdict == "reproduced"
+    assert compare_seeds([9, 10, 11], [8, 9, 10]).verdict == "partly"  # 1 < spread 2
+    assert compare_seeds([6, 7, 8], [9, 10, 11]).verdict == "not reproduced"
+    assert compare_seeds([10], [7]).verdict == "partly"  # one seed: no spread
+    assert compare_seeds([7], [10]).verdict == "inconclusive"
+    assert compare_seeds([20, 21, 22], [30, 31, 32], higher=False).verdict == "reproduced"
+
+
+def test_extend_grid_grows_past_the_edge_until_the_best_is_inside():
+    calls = []
+
+    def run_at(values):
+        calls.append(list(values))
+        return [{"x": v} for v in values]
+
+    # the score falls to its minimum at 8: grid 1, 2, 4 grows to 8 (still at the edge), then 16
+    g = extend_grid([1, 2, 4], run_at, lambda r: abs(r["x"] - 8), limit=9)
+    assert calls == [[1, 2, 4], [8], [16]] and g.best == 8 and g.interior
+    assert g.text() == "best lr x8, interior of x1..x16"
+    g = extend_grid([1, 2, 4], run_at, lambda r: -r["x"], limit=4)  # always better higher: stops at the limit
+    assert not g.interior and g.best == 8 and "upper edge of x1..x8" in g.text() and "limit 4" in g.text()
+    calls.clear()  # the best at 0.5 (higher is better): grows downward to 0.5, then 0.25
+    g = extend_grid([1, 2, 4], run_at, lambda r: -abs(r["x"] - 0.5), limit=9, lower=False)
+    assert calls == [[1, 2, 4], [0.5], [0.25]] and g.best == 0.5 and g.interior
+    # a missing record (report-only) ends the grid where it stands
+    g = extend_grid([1, 2], lambda vs: [None if v > 2 else {"x": v} for v in vs], lambda r: -r["x"])
+    assert g.best == 2 and not g.interior
+
+
+def test_read_updates_from_metrics_or_losses(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 10}\n{"step": 40, "is": 2.0}\n')
+    assert read_updates(tmp_path) == 40
+    (tmp_path / "metrics.jsonl").unlink()
+    (tmp_path / "losses.csv").write_text("step,d_loss\n5,1.0\n25,0.5\n")
+    assert read_updates(tmp_path) == 25
+
+
+def _tiny_paper(budget_steps=20):
+    """A paper with one DWGAN 3x3 run of ``budget_steps`` steps: an ``after`` hook writes a number
+    into the record, and the claim reads it and the metrics back (judged from records only)."""
+    from gankit.reproduce.core import Paper
+
+    def after(r):
+        (r.record / "extra.json").write_text(json.dumps({"last_valid": r.final["fixed100_valid"]}))
+
+    def run(ctx):
+        r = ctx.run("board", "dwgan-ttt-3x3-2p", [f"train.steps={budget_steps}", "train.eval_every=10",
+                                                   "train.eval_samples=100"], after=after)
+        extra = json.loads((r.record / "extra.json").read_text())
+        v = compare_metrics(extra["last_valid"], 50.0, 1.0, what="% valid", names=("DWGAN", "random"))
+        return [Claim("5.1", "valid boards", f"valid {extra['last_valid']:.0f}", *v, [r.grid()],
+                      updates=r.updates, paper_updates=budget_steps, departures=["a tiny test run"])], []
+    return Paper("tiny", "A tiny paper", "one run", {"paper": 1, "short": 1, "smoke": 1}, run, runs=("dwgan-ttt-3x3-2p",))
+
+
+def test_export_then_rebuild_from_records_gives_the_same_report(tmp_path, monkeypatch):
+    """The records (config, metrics, losses, record/, the pictures shown; no checkpoints) exported
+    under docs/PAPER/runs/ rebuild the same verdicts with --report-only --from, nothing trained."""
+    import gankit.reproduce as reproduce_mod
+
+    fake = _tiny_paper()
+    monkeypatch.setattr(reproduce_mod, "paper", lambda name: fake)
+    first = reproduce_mod.reproduce("tiny", "paper", tmp_path / "out", overrides=["train.threads=1"])
+    assert first.claims[0].verdict in ("reproduced", "partly", "not reproduced")
+    assert first.claims[0].updates == 20
+    export_report(tmp_path / "out", tmp_path / "docs", "tiny")
+    rec = tmp_path / "docs" / "tiny" / "runs" / "board-s0"
+    assert {p.name for p in rec.iterdir()} == {"config.yaml", "metrics.jsonl", "losses.csv", "record", "samples"}
+    assert (rec / "record" / "extra.json").is_file() and not list(rec.rglob("*.pt"))
+    md = (tmp_path / "docs" / "tiny.md").read_text()
+    assert "![](tiny/runs/board-s0/samples/step_000020.png)" in md
+    import shutil
+
+    shutil.rmtree(tmp_path / "out")  # the runs are gone: only the records remain
+    again = reproduce_mod.reproduce("tiny", "paper", tmp_path / "rebuilt", report_only=True, from_dir=tmp_path / "docs")
+    assert [(c.verdict, c.why, c.result, c.updates) for c in again.claims] == \
+        [(c.verdict, c.why, c.result, c.updates) for c in first.claims]
+    assert "| 20 / 20 | a tiny test run |" in (tmp_path / "rebuilt" / "report.md").read_text()
+    with pytest.raises(Exception, match="needs --report-only"):
+        reproduce_mod.reproduce("tiny", "paper", tmp_path / "x", from_dir=tmp_path / "docs")
+
+
+def test_jobs_two_trains_the_same_runs_as_jobs_one(tmp_path):
+    """Two runs at a time (subprocesses) give the same metrics rows as one after the other."""
+    from gankit.compare import TIMING_KEYS
+
+    specs = [RunSpec("a", "dwgan-ttt-3x3-2p", ["train.steps=6", "train.eval_every=3", "train.eval_samples=50"], s)
+             for s in (0, 1)]
+    rows = {}
+    for jobs in (1, 2):
+        ctx = Context(tmp_path / f"j{jobs}", "paper", 1, extra=["train.threads=1"], jobs=jobs)
+        got = ctx.runs(specs)
+        assert all(not r.reused for r in got)
+        rows[jobs] = [[{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in r.rows] for r in got]
+    assert rows[1] == rows[2] and len(rows[1][0]) >= 2 and rows[1][0] != rows[1][1]

@@ -111,7 +111,7 @@ def _model_claim(ctx: Context, m: Model, r: RunResult | None) -> Claim:
     if ctx.smoke:
         return Claim(m.section, said, result, "not run", "smoke budget: a few steps check the pipeline only", images)
     if clip:
-        v = "reproduced" if not good else "differs"
+        v = "reproduced" if not good else "not reproduced"
         why = ("IS below the target or classes missing, as the paper reports" if not good
                else "gankit's WGAN-CLIP reaches the bar the paper says it misses")
         if epochs < m.epochs:
@@ -248,7 +248,7 @@ def _loss_trend(ctx, r: RunResult, section, said, key, ok, yes, no, from_epoch: 
     good = ok(early, late)
     png = r.dir / "loss.png"
     return Claim(section, said, f"{key} {early:.3g} around epoch {from_epoch}, {late:.3g} over the last 5 epochs",
-                 "reproduced" if good else "differs", yes if good else no, [png] if png.is_file() else [])
+                 "reproduced" if good else "not reproduced", yes if good else no, [png] if png.is_file() else [])
 
 
 PAPER = Paper(
