@@ -19,7 +19,7 @@ LAYERS = [
     ["models"],
     ["catalogue"],
     ["training"],
-    ["api", "compare", "bench", "reproduce"],
+    ["api", "compare", "bench", "reproduce", "export", "interpolate", "runlist", "show"],
     ["cli", "__main__"],
 ]
 ROOT = Path(gankit.__file__).parent

@@ -10,6 +10,7 @@ from gankit.data import stacked  # noqa: F401,E402  (mnist-stacked: 1,000 modes)
 from gankit.data import svhn  # noqa: F401,E402
 from gankit.data import cifar10  # noqa: F401,E402
 from gankit.data import tictactoe  # noqa: F401,E402  (dwgan.txt 5.1)
+from gankit.data import folder  # noqa: F401,E402  (your own PNG/JPEG images)
 
 
 def load_dataset(cfg) -> Dataset:

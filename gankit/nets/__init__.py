@@ -68,3 +68,4 @@ from gankit.nets import dwgan  # noqa: E402,F401  (dwgan.txt Figure 1, appendix 
 from gankit.nets import binarygan  # noqa: E402,F401  (binarygan.txt Tables 1-4)
 from gankit.nets import sae  # noqa: E402,F401  (symbolic-autoencoder.txt section 4)
 from gankit.nets import guide  # noqa: E402,F401  (practical-gan-guide.txt 3.1.7, 3.3, 5.5)
+from gankit.nets import scaled  # noqa: E402,F401  (Radford et al. 2016 DCGAN, depth follows the image size)
