@@ -1,7 +1,7 @@
 """gankit: train, sample, evaluate and compare the GANs of five papers.
 
 ``gankit.train`` and ``gankit.load`` (each returning a :class:`gankit.api.Run`, whose
-``sample`` and ``evaluate`` draw and score samples) and ``gankit.GankitError`` are the Python
+``sample``, ``write_samples`` and ``evaluate`` draw, stream to disk and score samples) and ``gankit.GankitError`` are the Python
 API (``gankit.api``); importing gankit stays light: torch loads on first use.
 """
 from gankit.errors import GankitError

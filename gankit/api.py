@@ -5,6 +5,7 @@
     run.dir, run.metrics          # the run directory, the final metrics dict
     run = gankit.load("runs/x")   # any finished or interrupted run
     images = run.sample(16, seed=0)
+    run.write_samples("s.npz", 100_000, seed=0)  # streamed to disk one chunk at a time
     run.evaluate(n=2000)          # the same dict as `gankit eval`
     run.evaluate(n=26000, modes=True)  # mnist-stacked runs: + modes_covered, modes_kl (`eval --modes`)
 
@@ -12,6 +13,7 @@ Every error is a :class:`gankit.GankitError` with the CLI's one-line message.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -36,44 +38,38 @@ def _override_list(overrides: Mapping | Sequence[str] | None) -> list[str]:
     return list(overrides)
 
 
-def sample_labels(model, n: int, labels: Sequence[int] | int | str | None = None, *,
-                  option: str | None = None):
-    """The class labels (a tensor [n], or None for an unconditional model) for ``n`` samples.
-
-    ``labels``: None (balanced classes 0, 1, 2, ...), one class for every sample, or a
-    sequence of classes repeated to ``n``. ``option`` names the command-line option(s) the
-    labels came from (``gankit sample --label/--labels``): ``labels`` is then the option's
-    value, an int (``--label``) or comma-separated text (``--labels``), and the errors speak
-    of the options; without it, of the ``labels`` argument (:meth:`Run.sample`).
-    """
-    cycle = label_cycle(model, labels, option=option)
-    return None if cycle is None else cycle.repeat(-(-n // len(cycle)))[:n]
+MAX_SAMPLE_FILE = 10**12  # `Run.write_samples` (`gankit sample --n`): the disk's free space is the real limit
+GRID_SAMPLES = 100  # the sample grid of `write_samples(grid=...)`: the stream's first 100 samples
 
 
-def label_cycle(model, labels: Sequence[int] | int | str | None = None, *, option: str | None = None):
-    """One period of ``sample_labels``' labels (they repeat it to ``n``): the classes 0..K-1
-    by default, else the classes given; None for an unconditional model. What a chunked
-    sampler (``training.loop.iter_seeded``) takes, so that ``n`` labels are never all held."""
+def label_cycle(model, labels: Sequence[int] | int | None = None):
+    """One period of the class labels of a run's samples, repeated to their number: the classes
+    0..K-1 by default (balanced), else one class or the sequence given; None for an
+    unconditional model. What the chunked sampler (``training.sampling.iter_seeded``) takes,
+    so that ``n`` labels are never all held."""
     import torch
 
     k = model.data.num_classes
     if labels is None:
         return torch.arange(k) if model.conditional else None
     if not model.conditional:
-        raise GankitError(f"{option or 'labels'} given but this run's model is not conditional")
-    if isinstance(labels, str) and option is not None:  # the text of --labels
-        try:
-            values = [int(v) for v in labels.split(",") if v.strip()]
-        except ValueError:
-            raise GankitError("--labels must be comma-separated integers, e.g. 3,3,7") from None
-    else:
-        values = [labels] if isinstance(labels, int) else list(labels)
-    bad = [v for v in values if not isinstance(v, int) or not 0 <= v < k]
-    if not values or bad:
-        if option is None:
-            raise GankitError(f"labels must be integers in 0..{k - 1}, got {labels!r}")
-        raise GankitError(f"label {bad[0]} is outside 0..{k - 1}" if values else "--labels is empty")
+        raise GankitError("class labels given (labels, --label/--labels) but this run's model is not conditional")
+    values = [labels] if isinstance(labels, int) else list(labels)
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < k]
+    if not values:
+        raise GankitError("labels is empty")
+    if bad:
+        raise GankitError(f"label {bad[0]!r} is outside 0..{k - 1} (labels must be integers in 0..{k - 1})")
     return torch.tensor(values)
+
+
+@dataclass
+class Written:
+    """What :meth:`Run.write_samples` wrote: the ``.npz`` arrays, ``{name: (dtype, shape)}``
+    ({} without a path), and the first samples as text (``text=K``; boards print as grids)."""
+
+    arrays: dict = field(default_factory=dict)
+    text: str = ""
 
 
 class Run:
@@ -82,14 +78,14 @@ class Run:
     def __init__(self, run_dir: Path):
         from gankit.training.run import open_run
 
-        self._run = open_run(Path(run_dir))
-        self.dir: Path = self._run.dir
-        self.cfg = self._run.cfg
-        self.step: int = self._run.step
+        self._restored = open_run(Path(run_dir))
+        self.dir: Path = self._restored.dir
+        self.cfg = self._restored.cfg
+        self.step: int = self._restored.step
 
     @property
     def model(self):
-        return self._run.model
+        return self._restored.model
 
     @property
     def metrics(self) -> dict:
@@ -102,24 +98,114 @@ class Run:
             raise GankitError(f"{self.dir / 'metrics.jsonl'} is not valid JSON lines") from None
         return rows[-1] if rows else {}
 
+    def _chunks(self, n: int, seed: int, labels):
+        """The ``n`` samples of ``seed`` one generator call at a time (``iter_seeded``): pairs of
+        the chunk's samples (model tensors, CPU) and their class labels (int64 numpy; None for
+        an unconditional run): ``labels``' period repeated, so the classes of the samples."""
+        from gankit.training.sampling import iter_seeded
+
+        cycle = label_cycle(self.model, labels)
+        period = cycle.numpy().astype(np.int64) if cycle is not None else None
+        start = 0
+        for samples in iter_seeded(self.model, n, seed, cycle):
+            classes = None if period is None else period[np.arange(start, start + len(samples)) % len(period)]
+            start += len(samples)
+            yield samples, classes
+
     def sample(self, n: int, seed: int = 0, labels: Sequence[int] | int | None = None) -> np.ndarray:
         """``n`` samples as numpy: uint8 images [N, H, W] or [N, H, W, 3] (boards: int cells).
 
         ``labels`` (conditional runs): one class for all, or a sequence repeated to ``n``;
-        by default classes are balanced (0, 1, 2, ...)."""
-        from gankit.training.loop import generate_seeded
+        by default classes are balanced (0, 1, 2, ...). The first array of ``write_samples``'
+        file for the same arguments; ``n`` is at most what memory holds (``check_sample_count``)."""
+        from gankit.training.sampling import check_sample_count
 
         if not isinstance(n, int) or n <= 0:
             raise GankitError(f"n must be a positive integer, got {n!r}")
-        model = self.model
-        samples = generate_seeded(model, n, seed, sample_labels(model, n, labels))
-        return next(iter(self._run.data.to_npz(samples).values()))
+        check_sample_count(self.model, n)
+        to_npz = self._restored.data.to_npz
+        return np.concatenate([next(iter(to_npz(samples).values())) for samples, _ in self._chunks(n, seed, labels)])
+
+    def write_samples(self, path: str | Path | None, n: int, seed: int = 0,
+                      labels: Sequence[int] | int | None = None, *, grid: str | Path | None = None,
+                      text: int = 0) -> Written:
+        """Write ``n`` samples of ``seed`` to ``path`` as ``.npz``: the dataset's arrays (``images``
+        uint8; ``boards`` int64 and ``valid`` for board runs) and, for conditional runs,
+        ``labels`` int64 [n], the samples' classes (``labels`` as in :meth:`sample`).
+
+        The samples are those of ``sample(n, seed, labels)``, drawn and written one chunk at a
+        time (memory bounded by a chunk whatever ``n``, up to ``MAX_SAMPLE_FILE``); the file is
+        written atomically, and refused up front (one error, nothing written) when its size,
+        known from the first chunk, exceeds the disk's free space. ``grid``: also a PNG of the
+        first 100 samples (a column per class for a conditional run's balanced labels);
+        ``text``: the first ``text`` samples as text in the result. Without a ``path``, only the
+        chunks that ``grid`` and ``text`` need are drawn."""
+        import torch
+
+        from gankit.io import atomic_write, write_npz_chunks
+
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SAMPLE_FILE:
+            raise GankitError(f"the number of samples (--n) must lie in 1..{MAX_SAMPLE_FILE:,d}, got {str(n)[:30]}")
+        if isinstance(text, bool) or not isinstance(text, int) or text < 0:
+            raise GankitError(f"text must be a count of samples >= 0, got {text!r}")
+        if path is None and grid is None and not text:
+            raise GankitError("nothing to write: name a path, a grid or a text count")
+        data = self._restored.data
+        # the grid and the text need the stream's first samples only: kept as they pass
+        keep = min(n, max(GRID_SAMPLES if grid is not None else 0, text))
+        head: list = []
+        kept = 0
+
+        def arrays():
+            nonlocal kept
+            for samples, classes in self._chunks(n, seed, labels):
+                if kept < keep:
+                    head.append(samples[: keep - kept])
+                    kept += len(head[-1])
+                if path is None:
+                    if kept >= keep:
+                        return
+                    continue
+                chunk = data.to_npz(samples)
+                if classes is not None:
+                    chunk["labels"] = classes
+                yield chunk
+
+        written = Written()
+        if path is None:
+            for _ in arrays():
+                pass
+        else:
+            path = Path(path)
+
+            def fits(first: dict) -> None:  # the first chunk tells the size of a sample
+                import shutil
+
+                rows = len(next(iter(first.values())))
+                need = n * sum(a.nbytes for a in first.values()) // rows
+                free = shutil.disk_usage(path.parent).free
+                if need > free:
+                    raise GankitError(f"cannot write samples {path}: {n:,d} samples take {_size(need)} and "
+                                      f"{path.parent} has {_size(free)} free (ask for fewer with --n)")
+
+            atomic_write(path, lambda fh: written.arrays.update(
+                write_npz_chunks(fh, n, arrays(), check=fits, spill_dir=path.parent)), what="samples")
+        if grid is not None:
+            from gankit.report.grid import save_grid
+            from gankit.training.sampling import render
+
+            model = self.model
+            columns = data.num_classes if model.conditional and labels is None else None
+            save_grid(render(model, torch.cat(head)[:GRID_SAMPLES]), Path(grid), nrow=columns)
+        if text:
+            written.text = data.render_text(torch.cat(head)[:text])
+        return written
 
     def evaluate(self, n: int | None = None, modes: bool = False) -> dict:
         """The metrics of ``gankit eval`` (``n`` fresh samples, default ``train.eval_samples``);
         ``modes=True`` adds ``modes_covered`` and ``modes_kl`` (``gankit eval --modes``,
         ``mnist-stacked`` runs only)."""
-        from gankit.training.loop import evaluate_model
+        from gankit.training.sampling import evaluate_model
 
         n = self.cfg.train.eval_samples if n is None else n
         if not isinstance(n, int) or n <= 0:
@@ -130,6 +216,13 @@ class Run:
 
     def __repr__(self) -> str:
         return f"gankit.Run('{self.dir}', preset={self.cfg.preset!r}, step={self.step})"
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if nbytes < 1000 or unit == "TB":
+            return f"{nbytes:,.0f} {unit}" if unit == "bytes" else f"{nbytes:,.1f} {unit}"
+        nbytes /= 1000
 
 
 def prepare(preset: str | None, out: str | Path | None, overrides: Mapping | Sequence[str] | None,

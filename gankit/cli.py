@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.api import MAX_SAMPLE_FILE
+from gankit.config import MAX_SAMPLES
 from gankit.errors import GankitError
 from gankit.io import atomic_write
 
@@ -24,6 +26,17 @@ def _open_out(path: Path, overwrite: bool) -> Path:
     if not path.parent.exists():
         raise GankitError(f"output directory {path.parent} does not exist")
     return path
+
+
+def _shown(value, digits: int = 4):
+    """Metrics as printed: floats to ``digits`` significant digits (files keep full precision)."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: _shown(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_shown(v, digits) for v in value]
+    return value
 
 
 # ------------------------------------------------------------------ commands
@@ -148,28 +161,16 @@ def cmd_train(args) -> int:
     if not main_process:
         return 0
     summary = {k: v for k, v in result.items() if k != "class_hist"}
-    print(json.dumps(summary))
+    print(json.dumps(_shown(summary)))
     print(f"run directory: {run_dir}")
     print(f"  samples: {run_dir / 'samples'}   curves: {run_dir / 'loss.png'}   metrics: {run_dir / 'metrics.jsonl'}")
     return 0
 
 
-MAX_SAMPLE_FILE = 10**12  # `gankit sample --n`: the disk's free space is the real limit
-
-
 def cmd_sample(args) -> int:
-    import torch
+    from gankit.api import Run
 
-    from gankit.api import label_cycle
-    from gankit.training.loop import iter_seeded
-    from gankit.training.run import open_run
-
-    n = args.n
-    if not 1 <= n <= MAX_SAMPLE_FILE:
-        raise GankitError(f"the number of samples (--n) must lie in 1..{MAX_SAMPLE_FILE:,d}, got {n}")
-    run = open_run(Path(args.run))
-    model = run.model
-    labels = label_cycle(model, args.label if args.label is not None else args.labels, option="--label/--labels")
+    labels = args.label if args.label is not None else _parse_labels(args.labels)
     if args.out and Path(args.out).suffix.lower() == ".png":
         # `--out grid.png` means a picture, not a zip archive with a .png name
         if args.png:
@@ -181,82 +182,39 @@ def cmd_sample(args) -> int:
         raise GankitError(f"--out and --png name the same file {out}")
     if out is None and png is None and not args.show:
         raise GankitError("nothing to write: pass --out FILE.npz, --png FILE.png or --show K")
-    # the grid and --show need the stream's first samples only; the .npz gets every chunk as it
-    # comes (one chunk in memory, whatever --n), written to a temporary file renamed at the end
-    keep = min(n, max(100 if png is not None else 0, args.show))
-    cycle = labels.numpy().astype(np.int64) if labels is not None else None
-    first: list = []
-    kept = 0
-
-    def chunks():
-        nonlocal kept
-        start = 0
-        for samples in iter_seeded(model, n, args.seed, labels):
-            if kept < keep:
-                first.append(samples[: keep - kept])
-                kept += len(first[-1])
-            if out is None:
-                if kept >= keep:
-                    return
-                continue
-            arrays = run.data.to_npz(samples)
-            if labels is not None:  # the period of labels, repeated: the samples' own classes
-                arrays["labels"] = cycle[np.arange(start, start + len(samples)) % len(cycle)]
-            start += len(samples)
-            yield arrays
-
+    written = Run(Path(args.run)).write_samples(out, args.n, args.seed, labels, grid=png, text=args.show)
     if out is not None:
-        from gankit.io import write_npz_chunks
-
-        def fits(arrays: dict) -> None:  # the first chunk tells the size of a sample
-            import shutil
-
-            rows = len(next(iter(arrays.values())))
-            need = n * sum(a.nbytes for a in arrays.values()) // rows
-            free = shutil.disk_usage(out.parent).free
-            if need > free:
-                raise GankitError(f"cannot write samples {out}: {n:,d} samples take {_size(need)} and "
-                                  f"{out.parent} has {_size(free)} free (ask for fewer with --n)")
-
-        written = {}
-        atomic_write(out, lambda fh: written.update(write_npz_chunks(fh, n, chunks(), check=fits, spill_dir=out.parent)), what="samples")
-        print(f"wrote {out}: " + ", ".join(f"{k} {np.dtype(d)}{[n, *shape]}" for k, (d, shape) in written.items()))
-    else:
-        for _ in chunks():
-            pass
-    head = torch.cat(first) if first else None
+        print(f"wrote {out}: " + ", ".join(f"{k} {np.dtype(d)}{[args.n, *shape]}" for k, (d, shape) in written.arrays.items()))
     if png is not None:
-        from gankit.training.loop import render
-        from gankit.report.grid import save_grid
-
-        images = render(model, head[:100])
-        save_grid(images, png, nrow=model.data.num_classes if model.conditional and args.labels is None and args.label is None else None)
         print(f"wrote {png}")
     if args.show:
-        print(run.data.render_text(head[: args.show]))
+        print(written.text)
     return 0
 
 
-def _size(nbytes: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if nbytes < 1000 or unit == "TB":
-            return f"{nbytes:,.0f} {unit}" if unit == "bytes" else f"{nbytes:,.1f} {unit}"
-        nbytes /= 1000
+def _parse_labels(text: str | None) -> list[int] | None:
+    """``--labels 3,3,7``: the classes, repeated to --n."""
+    if text is None:
+        return None
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise GankitError("--labels must be comma-separated integers, e.g. 3,3,7") from None
+    if not values:
+        raise GankitError("--labels is empty")
+    return values
 
 
 def cmd_eval(args) -> int:
-    from gankit.training.loop import evaluate_model
-    from gankit.training.run import open_run
+    from gankit.api import Run
 
-    run = open_run(Path(args.run))
-    n = args.n or run.cfg.train.eval_samples
-    metrics = evaluate_model(run.model, n, modes=args.modes)
-    print(json.dumps({"run": str(run.dir), "step": run.step, **metrics}))
+    run = Run(Path(args.run))
+    print(json.dumps(_shown(run.evaluate(args.n, modes=args.modes))))
     return 0
 
 
-# ------------------------------------------------------------------ symbolic autoencoder
-def cmd_encode(args) -> int:
+# ------------------------------------------------------------------ symbolic autoencoder (gankit sae ...)
+def cmd_sae_encode(args) -> int:
     from gankit.reproduce.sae import encode_run
 
     out = _open_out(Path(args.out), args.overwrite)
@@ -266,7 +224,7 @@ def cmd_encode(args) -> int:
     return 0
 
 
-def cmd_probe(args) -> int:
+def cmd_sae_probe(args) -> int:
     from gankit.reproduce.sae import probe_run
 
     def progress(p) -> None:
@@ -275,23 +233,24 @@ def cmd_probe(args) -> int:
     result = probe_run(Path(args.run), args.labels_per_class, args.seed, args.classifier, args.unit,
                        dcgan=not args.no_dcgan, dcgan_run=Path(args.dcgan) if args.dcgan else None,
                        progress=None if args.quiet else progress)
-    print(json.dumps(result))
+    print(json.dumps(_shown(result)))
     return 0
 
 
-def cmd_reconstruct(args) -> int:
+def cmd_sae_reconstruct(args) -> int:
     from gankit.reproduce.sae import reconstruction_report
 
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
-    print(json.dumps(reconstruction_report(Path(args.run), png, cols=args.cols, blocks=args.blocks, seed=args.seed)))
+    result = reconstruction_report(Path(args.run), png, cols=args.cols, blocks=args.blocks, seed=args.seed)
+    print(json.dumps(_shown(result)))
     return 0
 
 
-def cmd_sphere(args) -> int:
+def cmd_sae_sphere(args) -> int:
     from gankit.reproduce.sae import sphere_plot
 
     png = _open_out(Path(args.png), args.overwrite)
-    print(json.dumps(sphere_plot(Path(args.run), png, n=args.n, seed=args.seed)))
+    print(json.dumps(_shown(sphere_plot(Path(args.run), png, n=args.n, seed=args.seed))))
     return 0
 
 
@@ -377,18 +336,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"gankit: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from gankit import __version__
-
-    p = _Parser(prog="gankit", description="Train, sample, evaluate and compare GANs.")
-    p.add_argument("--version", action="version", version=f"gankit {__version__}", help="print the version and exit")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _list_parser(sub) -> None:
     s = sub.add_parser("list", help="presets, nets, datasets, objectives, model families")
     for flag in ("presets", "nets", "datasets", "objectives", "families"):
         s.add_argument(f"--{flag}", action="store_true", help=f"list only the {flag} (combinable; default: everything)")
     s.set_defaults(func=cmd_list)
 
+
+def _train_parser(sub) -> None:
     s = sub.add_parser("train", help="train a preset: gankit train PRESET [key=value ...]")
     s.add_argument("preset", nargs="?", help="preset name (gankit list --presets) or a YAML file")
     s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=2000 optim.g.lr=2e-4")
@@ -399,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_train)
 
+
+def _sample_parser(sub) -> None:
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run", help="run directory (from gankit train)")
     s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
@@ -411,21 +368,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace existing output files")
     s.set_defaults(func=cmd_sample)
 
+
+def _eval_parser(sub) -> None:
     s = sub.add_parser("eval", help="print one JSON line of metrics for a run")
     s.add_argument("run", help="run directory (from gankit train)")
-    s.add_argument("--n", type=int, default=0, help="number of samples (default train.eval_samples)")
+    s.add_argument("--n", type=int, help="number of samples (default train.eval_samples)")
     s.add_argument("--modes", action="store_true", help="mnist-stacked runs: add modes_covered (of 1000) and "
                    "modes_kl (PacGAN's numbers use --n 26000)")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("encode", help="symbolic autoencoder: symbols of the whole training set to .npz")
+
+def _sae_parser(sub) -> None:
+    group = sub.add_parser("sae", help="symbolic autoencoder runs: encode, probe, reconstruct, sphere")
+    sae = group.add_subparsers(dest="sae_command", metavar="{encode,probe,reconstruct,sphere}", required=True,
+                               parser_class=_Parser)
+
+    s = sae.add_parser("encode", help="symbols of the whole training set to .npz")
     s.add_argument("run", help="symbolic autoencoder run directory")
     s.add_argument("--out", required=True, help="output .npz (symbols float32 [N, m], labels int64 [N])")
     s.add_argument("--unit", type=int, default=1, choices=(0, 1), help="encoder unit (default 1, the generalizing one)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    s.set_defaults(func=cmd_encode)
+    s.set_defaults(func=cmd_sae_encode)
 
-    s = sub.add_parser("probe", help="symbolic autoencoder: few-label probe vs raw pixels and DCGAN features")
+    s = sae.add_parser("probe", help="few-label probe vs raw pixels and DCGAN features")
     s.add_argument("run", help="symbolic autoencoder run directory")
     s.add_argument("--labels-per-class", type=int, default=10, help="labelled training examples per class (default 10)")
     s.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn")
@@ -434,25 +399,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dcgan", metavar="RUN", help="use this trained gan run as the DCGAN baseline (default: train RUN/baseline-dcgan once)")
     s.add_argument("--no-dcgan", action="store_true", help="skip the DCGAN baseline")
     s.add_argument("--quiet", action="store_true", help="no progress messages")
-    s.set_defaults(func=cmd_probe)
+    s.set_defaults(func=cmd_sae_probe)
 
-    s = sub.add_parser("reconstruct", help="symbolic autoencoder: reconstruction grid and class agreement")
+    s = sae.add_parser("reconstruct", help="reconstruction grid and class agreement")
     s.add_argument("run", help="symbolic autoencoder run directory")
     s.add_argument("--png", help="grid: rows of real images, G(E_0(x)), G(E_1(x))")
     s.add_argument("--cols", type=int, default=10, help="images per row (default 10)")
     s.add_argument("--blocks", type=int, default=3, help="blocks of three rows (default 3)")
     s.add_argument("--seed", type=int, default=0, help="which training images are shown")
     s.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
-    s.set_defaults(func=cmd_reconstruct)
+    s.set_defaults(func=cmd_sae_reconstruct)
 
-    s = sub.add_parser("sphere", help="symbolic autoencoder (m=3): figure 6, symbols on S^2 by digit")
+    s = sae.add_parser("sphere", help="(m=3) figure 6: symbols on S^2 by digit")
     s.add_argument("run", help="symbolic autoencoder run directory (m = 3)")
     s.add_argument("--png", required=True, help="output figure")
     s.add_argument("--n", type=int, default=2000, help="number of training images to plot")
     s.add_argument("--seed", type=int, default=0, help="which training images are plotted")
     s.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
-    s.set_defaults(func=cmd_sphere)
+    s.set_defaults(func=cmd_sae_sphere)
 
+
+def _bench_parser(sub) -> None:
     s = sub.add_parser("bench", help="time gankit's trainer against the textbook PyTorch loop (benchmarks/reference.py)")
     s.add_argument("--models", help="comma-separated presets (default dcgan-mnist,wgangp-mnist,cdcgan-mnist-demo)")
     s.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model, split between the two loops (default 20)")
@@ -463,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress messages")
     s.set_defaults(func=cmd_bench)
 
+
+def _compare_parser(sub) -> None:
     s = sub.add_parser("compare", help="train presets for the same budget and seed; side-by-side report")
     s.add_argument("presets", nargs="+", help="preset names (or YAML files)")
     s.add_argument("--budget", default="300s", help="per preset: 300s, 5m, 1h or 2000steps (default 300s)")
@@ -473,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress messages")
     s.set_defaults(func=cmd_compare)
 
+
+def _reproduce_parser(sub) -> None:
     s = sub.add_parser("reproduce", help="train what a paper's figures and claims need; report with verdicts")
     s.add_argument("paper", nargs="?", help="digit-gans, binarygan, guide, dwgan or sae (see --list)")
     s.add_argument("overrides", nargs="*", help="overrides for every run, e.g. train.threads=1")
@@ -489,7 +460,48 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--export", metavar="DOCS_DIR", help="also copy the report to DOCS_DIR/PAPER.md with its images")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=cmd_reproduce)
+
+
+COMMANDS = [_list_parser, _train_parser, _sample_parser, _eval_parser, _sae_parser, _bench_parser,
+            _compare_parser, _reproduce_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gankit import __version__
+
+    p = _Parser(prog="gankit", description="Train, sample, evaluate and compare GANs.")
+    p.add_argument("--version", action="version", version=f"gankit {__version__}", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in COMMANDS:
+        add(sub)
     return p
+
+
+# ------------------------------------------------------------------ count options
+_SAMPLES = "the number of samples (--n)"
+# every count option of every command: (what the error calls it, lowest, highest or None for
+# no bound here; a library check may still refuse a count too large for the run, e.g. eval's
+# memory). All are checked in one place, ``_check_counts``, before the command runs.
+COUNTS = {
+    cmd_sample: {"n": (_SAMPLES, 1, MAX_SAMPLE_FILE), "show": ("--show", 0, 10**6)},
+    cmd_eval: {"n": (_SAMPLES, 1, MAX_SAMPLES)},
+    cmd_sae_probe: {"labels_per_class": ("--labels-per-class", 1, None)},
+    cmd_sae_reconstruct: {"cols": ("--cols", 1, 1000), "blocks": ("--blocks", 1, 1000)},
+    cmd_sae_sphere: {"n": ("--n", 1, MAX_SAMPLES)},
+    cmd_bench: {"seconds": ("--seconds", 0.1, 86400.0), "threads": ("--threads", 1, 4096)},
+    cmd_reproduce: {"seeds": ("--seeds", 1, None)},
+}
+
+
+def _check_counts(args) -> None:
+    """One error line for a count option out of its range (``COUNTS``); None is its default."""
+    for dest, (what, lo, hi) in COUNTS.get(args.func, {}).items():
+        value = getattr(args, dest)
+        if value is None or (lo <= value and (hi is None or value <= hi)):  # NaN fails both
+            continue
+        if hi is None:
+            raise GankitError(f"{what} must be >= {lo:,}, got {value}")
+        raise GankitError(f"{what} must lie in {lo:,}..{hi:,}, got {value}")
 
 
 class _Terminated(BaseException):
@@ -544,6 +556,7 @@ def _main(argv: list[str] | None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        _check_counts(args)
         return args.func(args)
     except GankitError as exc:
         _exiting[0] = True  # a SIGTERM now (torchrun ending this rank) must not cut the line short

@@ -153,7 +153,8 @@ def test_preactivation_figures_and_histogram_csv(data, tmp_path):
 
 # ------------------------------------------------------------- training
 def test_short_training_improves_fid(data, tmp_path, cache_dir):
-    from gankit.training.loop import EVAL_SEED, evaluate_model, train
+    from gankit.training.loop import train
+    from gankit.training.sampling import EVAL_SEED, evaluate_model
 
     cfg = load_config("binarygan-mlp-dbn", ["train.steps=150", "train.tensorboard=false",
                                             "train.eval_samples=500", "train.sample_every=1000"])

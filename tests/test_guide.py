@@ -162,7 +162,8 @@ def test_minibatch_discrimination_head_in_discriminator():
 def test_short_training_with_every_trick_improves_fid(tmp_path, cache_dir):
     """A real run through the core loop with smoothing, replay and minibatch discrimination on."""
     from gankit.data import load_dataset
-    from gankit.training.loop import evaluate_model, train
+    from gankit.training.loop import train
+    from gankit.training.sampling import evaluate_model
 
     cfg = load_config("cdcgan-mnist-mbd", [
         "net.width=8", "net.mbd_b=16", "model.replay=true",

@@ -69,7 +69,7 @@ CLI_CASES = [  # (command after RUN, what the line must say)
     (["sample", "--n", str(10**13)], "the number of samples (--n) must lie in 1..1,000,000,000,000, got 10000000000000"),
     (["sample", "--n", "-3"], "the number of samples (--n) must lie in 1..1,000,000,000,000, got -3"),
     (["sample", "--label", "-1"], "not conditional"),
-    (["eval", "--n", "-3"], "the number of samples (--n) must lie in 1..1,000,000 for this run"),
+    (["eval", "--n", "-3"], "the number of samples (--n) must lie in 1..1,000,000, got -3"),
     (["eval", "--n", str(10**12)], "the number of samples (--n) must lie in 1..1,000,000"),
     (["eval", "--n", "1"], "FID and IS need at least 2 samples, got 1"),
     (["eval", "--n", "1e3"], "invalid int value: '1e3'"),

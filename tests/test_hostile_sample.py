@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gankit
-import gankit.training.loop as loop
+import gankit.training.sampling as sampling
 import tinynet
 from gankit.data.base import Dataset
 from hostile_kit import TINY, finished_tiny_run, refused, run_cli, tiny_preset
@@ -51,7 +51,7 @@ def test_streamed_samples_equal_in_memory_sampling_and_memory_is_one_chunk(world
     # a chunk of 64: 79 generator calls of at most 64 samples, nothing converted in bigger pieces,
     # and the same file: one seeded RNG stream runs through the chunks (on the CPU, torch draws
     # the same normal numbers in pieces of a multiple of 16 values as in one call)
-    monkeypatch.setattr(loop, "SAMPLE_CHUNK", 64)
+    monkeypatch.setattr(sampling, "SAMPLE_CHUNK", 64)
     calls["G"].clear(), calls["to_npz"].clear()
     assert run_cli(["sample", world / "run", "--n", 5000, "--seed", 3, "--out", tmp_path / "b.npz"]) == 0
     assert len(calls["G"]) == -(-5000 // 64) and max(calls["G"]) == 64 and sum(calls["G"]) == 5000
@@ -63,7 +63,7 @@ def test_streamed_samples_equal_in_memory_sampling_and_memory_is_one_chunk(world
 
 def test_a_grid_of_ten_million_samples_draws_only_the_grid(world, tmp_path, calls):
     assert run_cli(["sample", world / "run", "--n", 10_000_000, "--png", tmp_path / "g.png"]) == 0
-    assert calls["G"] == [loop.SAMPLE_CHUNK]  # the first chunk holds the grid's 100 samples
+    assert calls["G"] == [sampling.SAMPLE_CHUNK]  # the first chunk holds the grid's 100 samples
     assert (tmp_path / "g.png").is_file()
 
 
@@ -72,7 +72,7 @@ def test_more_samples_than_the_disk_holds_is_one_line_and_no_file(world, tmp_pat
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
     line = refused(capsys, ["sample", world / "run", "--n", 10_000_000, "--out", tmp_path / "big.npz"])
     assert "10,000,000 samples take 7.8 GB" in line and "1.0 MB free" in line and "--n" in line, line
-    assert calls["G"] == [loop.SAMPLE_CHUNK]  # refused after the first chunk, before writing
+    assert calls["G"] == [sampling.SAMPLE_CHUNK]  # refused after the first chunk, before writing
     assert list(tmp_path.iterdir()) == []
 
 
@@ -92,7 +92,7 @@ def test_a_failing_chunk_leaves_no_file(world, tmp_path, monkeypatch):
 
     broken.calls = 0
     monkeypatch.setattr(Dataset, "to_npz", broken)
-    monkeypatch.setattr(loop, "SAMPLE_CHUNK", 50)
+    monkeypatch.setattr(sampling, "SAMPLE_CHUNK", 50)
     assert run_cli(["sample", world / "run", "--n", 500, "--out", tmp_path / "x.npz"]) == 130
     assert list(tmp_path.iterdir()) == []
 
@@ -102,7 +102,7 @@ def test_conditional_labels_stream_with_their_samples(world, tmp_path, monkeypat
     run = tmp_path / "cond"
     assert run_cli(["train", preset, *TINY, "net.conditional=true", "--out", run, "--quiet"]) == 0
     expected = gankit.load(run).sample(150, seed=1, labels=[3, 7, 7])
-    monkeypatch.setattr(loop, "SAMPLE_CHUNK", 32)
+    monkeypatch.setattr(sampling, "SAMPLE_CHUNK", 32)
     assert run_cli(["sample", run, "--n", 150, "--seed", 1, "--labels", "3,7,7", "--out", tmp_path / "c.npz"]) == 0
     with np.load(tmp_path / "c.npz") as f:
         assert f.files == ["images", "labels"]

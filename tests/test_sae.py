@@ -106,28 +106,28 @@ def test_commands_on_a_trained_run(tmp_path, cache_dir, capsys, mnist, monkeypat
     result = train(cfg, run, data=mnist, cache_dir=cache_dir)
     assert 0 <= result["probe10_unit1"] <= 1 and 0 <= result["recon_agreement_unit0"] <= 1
 
-    assert main(["encode", str(run), "--out", str(tmp_path / "s.npz"), "--unit", "0"]) == 0
+    assert main(["sae", "encode", str(run), "--out", str(tmp_path / "s.npz"), "--unit", "0"]) == 0
     arrays = np.load(tmp_path / "s.npz")
     assert arrays["symbols"].shape == (5000, 3) and arrays["labels"].dtype == np.int64
     assert np.allclose(np.linalg.norm(arrays["symbols"], axis=1), 1, atol=1e-5)
 
     capsys.readouterr()
-    assert main(["probe", str(run), "--labels-per-class", "5", "--no-dcgan", "--classifier", "knn"]) == 0
+    assert main(["sae", "probe", str(run), "--labels-per-class", "5", "--no-dcgan", "--classifier", "knn"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n_labelled"] == 50 and 0 <= result["sae"] <= 1 and 0 <= result["pixels"] <= 1
     assert 0 <= result["sae_features_unit0"] <= 1 and 0 <= result["sae_features_unit1"] <= 1
 
-    assert main(["reconstruct", str(run), "--png", str(tmp_path / "r.png"), "--cols", "4", "--blocks", "2"]) == 0
+    assert main(["sae", "reconstruct", str(run), "--png", str(tmp_path / "r.png"), "--cols", "4", "--blocks", "2"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert 0 <= result["agreement_unit0"] <= 1 and (tmp_path / "r.png").is_file()
 
-    assert main(["sphere", str(run), "--png", str(tmp_path / "sphere.png"), "--n", "300"]) == 0
+    assert main(["sae", "sphere", str(run), "--png", str(tmp_path / "sphere.png"), "--n", "300"]) == 0
     assert (tmp_path / "sphere.png").is_file()
 
     # bad input: one line, exit 2
     capsys.readouterr()
-    assert main(["encode", str(tmp_path / "missing"), "--out", str(tmp_path / "x.npz")]) == 2
-    assert main(["sphere", str(run), "--png", str(tmp_path / "sphere.png")]) == 2  # exists, no --overwrite
+    assert main(["sae", "encode", str(tmp_path / "missing"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert main(["sae", "sphere", str(run), "--png", str(tmp_path / "sphere.png")]) == 2  # exists, no --overwrite
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("gankit: error:") for line in err)
 
@@ -224,7 +224,7 @@ def test_checkpoint_with_the_old_network_names_loads_and_resumes_exactly(mnist, 
     then) loads as ``encoders.*`` through the loop's ``restore``, then samples and trains on
     bit-exactly like the model that wrote it."""
     from gankit.training.checkpoint import atomic_save, load_checkpoint
-    from gankit.training.loop import checkpoint_state, restore
+    from gankit.training.checkpoint import checkpoint_state, restore
 
     cfg = _cfg()
     torch.manual_seed(0)

@@ -3,7 +3,8 @@ beyond the untrained net and follow the requested labels."""
 from gankit.catalogue import load_config
 from gankit.data import load_dataset
 from gankit.models import build_model
-from gankit.training.loop import evaluate_model, train
+from gankit.training.loop import train
+from gankit.training.sampling import evaluate_model
 
 
 def test_dcgan_mnist_fast_improves_fid(tmp_path, cache_dir):

@@ -1,15 +1,15 @@
 """Using a trained symbolic autoencoder (symbolic-autoencoder.txt sections 3.1, 3.5.1, 5).
 
-- ``encode_run``: every training image's symbol from one unit (``gankit encode``).
+- ``encode_run``: every training image's symbol from one unit (``gankit sae encode``).
 - ``probe_run``: the semi-supervised test the paper leaves as its next step (section 5):
   a classifier fit on ``per_class`` labelled symbols per class, scored on all other
   images, against the same probe on raw pixels and on the penultimate features of a
-  DCGAN discriminator trained through the core loop for the same budget (``gankit probe``).
+  DCGAN discriminator trained through the core loop for the same budget (``gankit sae probe``).
 - ``reconstruction_report``: real images above G(E_0(x)) and G(E_1(x)), and the share of
-  reconstructions the gankit digit classifier puts in their input's class (``gankit reconstruct``).
+  reconstructions the gankit digit classifier puts in their input's class (``gankit sae reconstruct``).
 - ``sphere_plot``: figure 6 for m = 3, a Lambert azimuthal equal-area projection of both
   units' symbols centred on the generalizing unit's mean direction, coloured by digit
-  (``gankit sphere``).
+  (``gankit sae sphere``).
 """
 from __future__ import annotations
 

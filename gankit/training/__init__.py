@@ -1,2 +1,4 @@
-"""The training loop (``loop``), checkpoints, run directories and their lock (``rundir``), the
-logs, opening a trained run (``run``) and data-parallel training (``distributed``)."""
+"""The training loop (``loop``) and what it calls: sampling and evaluation (``sampling``),
+checkpoints and restore (``checkpoint``), run directories, their lock and the resume
+bookkeeping (``rundir``), the logs (``logs``), data-parallel training (``distributed``); and
+opening a trained run (``run``)."""

@@ -1,7 +1,9 @@
 """Checkpoints: everything needed to resume, written atomically, the last N kept.
 
 Files are plain ``torch.save`` dicts of tensors and Python scalars/lists, so they
-load with ``torch.load(weights_only=True)``.
+load with ``torch.load(weights_only=True)``. ``checkpoint_state`` gathers a run's state
+(weights, optimizers, data order, every RNG stream), ``restore`` puts it back: a resumed
+run goes on bit-exactly.
 """
 from __future__ import annotations
 
@@ -10,13 +12,20 @@ import math
 import random
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from gankit.config import canonical_family
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_line
 from gankit.io import atomic_write, torch_bytes
+from gankit.training.distributed import World
+
+if TYPE_CHECKING:  # annotations only: opening a run's checkpoints needs no model code
+    from gankit.config import Config
+    from gankit.data import Batches
+    from gankit.models.base import Model
 
 log = logging.getLogger("gankit")
 
@@ -45,6 +54,100 @@ def set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """Rank r's RNG seed in a data-parallel run (rank 0 keeps ``train.seed``)."""
+    return seed + 1_000_003 * rank
+
+
+def checkpoint_state(model: Model, batches: Batches, step: int, elapsed: float, cfg: Config,
+                     ranks: list[dict] | None = None, pending: dict | None = None) -> dict:
+    """Everything a resume needs; ``ranks`` (data-parallel runs) holds each rank's RNG, extra
+    state and ``pending`` loss sums (those not logged yet, so the resumed log rows match)."""
+    state = {
+        "format_version": FORMAT_VERSION,
+        "step": step,
+        "elapsed": elapsed,
+        "preset": cfg.preset,
+        "family": cfg.model.family,
+        "net": cfg.net.name,
+        "model": model.state_dict(),
+        "optim": {k: opt.state_dict() for k, opt in model.optimizers().items()},
+        "extra": model.extra_state(),
+        "batches": batches.state_dict(),
+        "rng": rng_state(),
+        "log": pending or {"sums": {}, "count": 0},
+    }
+    if ranks is not None:
+        state["world"] = len(ranks)
+        state["ranks"] = ranks
+    return state
+
+
+def restore(model: Model, batches: Batches | None, state: dict, world: World | None = None) -> None:
+    """Load a checkpoint into ``model`` (and, to resume, ``batches`` and this rank's RNG streams)."""
+    world = world or World()
+    path = state.get("_path", "")
+    family = state.get("family")
+    if family is not None and family != model.cfg.model.family:
+        raise GankitError(f"checkpoint {path} is of model family '{family}', not '{model.cfg.model.family}'")
+    try:
+        model.load_state_dict(state["model"])
+        for key, opt in model.optimizers().items():
+            opt.load_state_dict(state["optim"][key])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        first = first_line(exc)
+        raise GankitError(f"checkpoint {path} does not fit this model: {first[:200]}") from None
+    mine = rank_state(state, world)
+    model.load_extra_state(mine.get("extra", {}))
+    if batches is None:
+        return
+    batches.load_state_dict(state["batches"])
+    if mine is not state or world.is_main:
+        set_rng_state(mine["rng"])
+    else:  # resumed on more processes than wrote the checkpoint: a fresh stream for this rank
+        seed_everything(rank_seed(model.cfg.train.seed, world.rank) + int(state["step"]))
+
+
+def rank_state(state: dict, world: World) -> dict:
+    """This rank's part of a checkpoint (rank 0's when the number of processes changed)."""
+    ranks = state.get("ranks")
+    return ranks[world.rank] if ranks and len(ranks) == world.size else state
+
+
+class TrainingDiverged(GankitError):
+    """A loss or a weight became NaN or infinite (the message names the last good checkpoint)."""
+
+
+def check_losses_finite(values: dict[str, float], step: int, ckpts: Checkpoints, count: int = 1) -> None:
+    """Stop on a NaN or infinite loss. ``values`` are means over the last ``count`` steps (losses are synced only when logged)."""
+    for key, value in values.items():
+        if not math.isfinite(value):
+            last = ckpts.paths()[-1].name if ckpts.paths() else "none"
+            window = f" (mean of steps {step - count + 1}-{step})" if count > 1 else ""
+            raise TrainingDiverged(
+                f"training diverged: loss '{key}' is {value} at step {step}{window}; "
+                f"last good checkpoint: {last}"
+            )
+
+
+def check_weights_finite(model: Model, step: int, ckpts: Checkpoints) -> None:
+    """Never write a checkpoint of non-finite weights over the last good one."""
+    tensors = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+    if tensors and not bool(torch.stack([torch.isfinite(p).all() for p in tensors]).all()):
+        named = [*model.named_parameters(), *model.named_buffers()]  # with batch-norm running statistics
+        name = next(n for n, p in named if p.is_floating_point() and not torch.isfinite(p).all())
+        last = ckpts.paths()[-1].name if ckpts.paths() else "none"
+        raise TrainingDiverged(
+            f"training diverged: '{name}' is not finite at step {step}; last good checkpoint: {last}"
+        )
 
 
 def atomic_save(obj, path: Path) -> None:

@@ -296,6 +296,15 @@ class TrainingView:
                 setattr(self.model, name, net)
 
 
+def select_device(name: str) -> torch.device:
+    """``train.device``: ``auto`` is CUDA where there is a device, else the CPU."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GankitError("train.device=cuda but no CUDA device is available")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def env_world_size() -> int:
     """The number of processes ``torchrun`` started (1 without torchrun)."""
     try:

@@ -136,6 +136,25 @@ def write_planned(plan: dict[Path, str]) -> None:
             atomic_write(path, text, what="log")
 
 
-def truncate_logs(run_dir: Path, step: int) -> None:
-    """Drop rows logged after ``step``: a resumed run replays them from its checkpoint."""
-    write_planned(planned_logs(run_dir, step))
+class NoLog:
+    """What ranks other than 0 log: nothing."""
+
+    def losses(self, step, values) -> None:
+        pass
+
+    def metrics(self, step, values) -> None:
+        pass
+
+    def image(self, tag, arr, step) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def plot_curves(run_dir: Path) -> None:
+    """``loss.png`` from the run's ``losses.csv``."""
+    from gankit.report.curves import plot_losses
+
+    if (run_dir / "losses.csv").is_file():
+        plot_losses(run_dir / "losses.csv", run_dir / "loss.png")

@@ -10,12 +10,14 @@ from gankit.data import Dataset, load_dataset
 from gankit.errors import GankitError
 from gankit.models import build_model
 from gankit.models.base import Model
-from gankit.training.checkpoint import Checkpoints, check_matches
-from gankit.training.loop import restore, select_device
+from gankit.training.checkpoint import Checkpoints, check_matches, restore
+from gankit.training.distributed import select_device
 
 
 @dataclass
-class Run:
+class RestoredRun:
+    """A run directory's config and dataset, and its model restored from the newest checkpoint (in eval mode)."""
+
     dir: Path
     cfg: Config
     data: Dataset
@@ -34,7 +36,7 @@ def read_run_config(run_dir: Path) -> Config:
     return read_config_file(path, run_dir.name)
 
 
-def open_run(run_dir: Path, device: str = "cpu") -> Run:
+def open_run(run_dir: Path, device: str = "cpu") -> RestoredRun:
     """Config, dataset and the model restored from the newest readable checkpoint."""
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
@@ -47,4 +49,4 @@ def open_run(run_dir: Path, device: str = "cpu") -> Run:
     model = build_model(cfg, data).to(select_device(device))
     restore(model, None, state)
     model.eval()
-    return Run(run_dir, cfg, data, model, int(state["step"]))
+    return RestoredRun(run_dir, cfg, data, model, int(state["step"]))

@@ -7,6 +7,10 @@ life, so a second one is refused instead of writing into the same files. ``sampl
 and ``eval`` need no lock: every file is replaced atomically, so they read a whole
 checkpoint. ``overwrite`` replaces only a gankit run: never a directory that holds
 the data root, never through a symbolic link, never a directory of other files.
+
+The bookkeeping of a run's start and resume is here too (``start_run_dir``,
+``open_for_resume`` / ``commit_resume``, ``restart_run_dir``): a resume checks the run's
+config, newest checkpoint and logs before it changes anything.
 """
 from __future__ import annotations
 
@@ -17,8 +21,11 @@ import shutil
 import time
 from pathlib import Path
 
+from gankit.config import Config, read_config_file, resume_changes
 from gankit.errors import GankitError
-from gankit.io import atomic_write
+from gankit.io import atomic_write, remove_stale_temps
+from gankit.training.checkpoint import Checkpoints, check_matches
+from gankit.training.logs import planned_logs, write_planned
 
 RUNS_ROOT = Path("runs")
 MARKER = ".gankit-run"
@@ -160,3 +167,52 @@ def clear_run(path: Path, keep: tuple[str, ...] = ()) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+def start_run_dir(run_dir: Path, overwrite: bool, cfg: Config, lock: RunLock) -> None:
+    """A new run: an empty, locked directory (``prepare_run_dir``) with the run's config."""
+    prepare_run_dir(run_dir, overwrite, lock, protect=(cfg.data.root,))
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml(), what="run config")
+
+
+def is_started(run_dir: Path) -> bool:
+    """``resume="auto"``: resume a directory that already is a gankit run (it has its config), else start it."""
+    return (Path(run_dir) / "config.yaml").is_file()
+
+
+def open_for_resume(lock: RunLock, ckpts: Checkpoints, run_dir: Path, cfg: Config, plan: dict) -> dict | None:
+    """Lock the run, then check its config, newest checkpoint and logs; nothing is written yet
+    (``plan`` collects what ``commit_resume`` writes). None: the run has no checkpoint at all
+    (killed before its first one) and starts at step 0."""
+    if not run_dir.is_dir():
+        raise GankitError(f"run directory not found: {run_dir}")
+    lock.acquire()
+    remove_stale_temps(ckpts.dir)  # what a writer killed mid-checkpoint left
+    recorded = read_config_file(run_dir / "config.yaml", run_dir.name) if (run_dir / "config.yaml").is_file() else None
+    if recorded is None:
+        raise GankitError(f"{run_dir} is not a gankit run (no config.yaml)")
+    plan["changes"] = resume_changes(recorded, cfg)
+    state = ckpts.load_latest("cpu")
+    if state is None:
+        if ckpts.unreadable:
+            raise GankitError(f"cannot resume {run_dir}: {ckpts.missing()}")
+        return None
+    check_matches(state, cfg, state["_path"])
+    plan["logs"] = planned_logs(run_dir, int(state["step"]))
+    return state
+
+
+def restart_run_dir(run_dir: Path, cfg: Config) -> None:
+    """A run killed before its first checkpoint: what it logged goes, it starts again at step 0."""
+    clear_run(run_dir)
+    atomic_write(run_dir / MARKER, "gankit run directory\n", what="run marker")
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml(), what="run config")
+
+
+def commit_resume(run_dir: Path, cfg: Config, plan: dict) -> None:
+    """Once every check passed and the state loaded: record the applied changes, trim the logs."""
+    path = run_dir / "config.yaml"
+    if plan.get("changes") or not path.is_file():
+        atomic_write(path, cfg.to_yaml(), what="run config")
+    write_planned(plan.get("logs", {}))
