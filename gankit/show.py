@@ -43,7 +43,8 @@ def time_steps(cfg, data, steps: int = 3, warmup: int = 1, limit: float = 30.0) 
     RNG streams are untouched."""
     from gankit.data.base import Batches
     from gankit.models import build_model
-    from gankit.training.loop import advance, select_device
+    from gankit.training.distributed import select_device
+    from gankit.training.loop import advance
 
     threads = torch.get_num_threads()
     try:
