@@ -110,6 +110,15 @@ def test_missing_yaml_path_is_a_missing_file(tmp_path, monkeypatch, name):
     assert str(exc.value) == f"preset file {name} does not exist"
 
 
+def test_names_no_file_system_takes_are_missing_not_oserrors():
+    with pytest.raises(GankitError, match=r"^preset file a{100} does not exist$"):
+        load_config("a" * 5000 + ".yaml")  # longer than any file name: ENAMETOOLONG
+    with pytest.raises(GankitError, match=r"^unknown preset 'b{100}' \(see `gankit list`\)$"):
+        load_config("b" * 5000)
+    with pytest.raises(GankitError, match="does not exist"):
+        load_config("bad\0name.yaml")
+
+
 def test_existing_path_that_is_not_yaml_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("train: {steps: 3}\n")
     (tmp_path / "dir.yaml").mkdir()

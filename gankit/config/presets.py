@@ -22,11 +22,13 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def _is_file(path: Path) -> bool:
+def _kind(path: Path) -> str:
+    """"file", "dir", "other" or "missing" (a name too long for the file system, or with a NUL
+    byte, is missing rather than an OSError)."""
     try:
-        return path.is_file()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
-        return False
+        return "file" if path.is_file() else "dir" if path.is_dir() else "other" if path.exists() else "missing"
+    except (OSError, ValueError):
+        return "missing"
 
 
 def preset_path(name: str) -> Path:
@@ -34,17 +36,16 @@ def preset_path(name: str) -> Path:
     or holding a slash is a path (a missing one is reported as a missing file); any other name
     is a preset of ``gankit/presets/`` (an unknown one gets the close names)."""
     if name.endswith((".yaml", ".yml")) or "/" in name or "\\" in name:
-        path = Path(name)
+        path, kind = Path(name), _kind(Path(name))
+        if kind == "missing":
+            raise GankitError(f"preset file {name[:100]} does not exist")
         if not name.endswith((".yaml", ".yml")):
-            exists = _is_file(path) or path.exists()
-            raise GankitError(f"preset file {name[:100]} "
-                              + ("is not a .yaml or .yml file" if exists else "does not exist"))
-        if not _is_file(path):
-            raise GankitError(f"preset file {name[:100]} "
-                              + ("is not a file" if path.is_dir() else "does not exist"))
+            raise GankitError(f"preset file {name[:100]} is not a .yaml or .yml file")
+        if kind != "file":
+            raise GankitError(f"preset file {name[:100]} is not a file")
         return path
     path = PRESET_DIR / f"{name}.yaml"
-    if name.startswith(".") or not _is_file(path):
+    if name.startswith(".") or _kind(path) != "file":
         raise GankitError(f"unknown preset '{name[:100]}' ({did_you_mean(name, preset_names())}see `gankit list`)")
     return path
 
