@@ -6,8 +6,9 @@ typed and an unknown key is an error naming it.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from gankit.errors import GankitError
 
@@ -38,10 +39,9 @@ class Registry:
     def entry(self, name: str) -> Entry:
         try:
             return self._entries[name]
-        except KeyError:
-            raise GankitError(
-                f"unknown {self.kind} '{name}' (choose from: {', '.join(sorted(self._entries))})"
-            ) from None
+        except (KeyError, TypeError):  # TypeError: an unhashable name (a list from YAML)
+            raise GankitError(f"unknown {self.kind} '{str(name)[:60]}' ({did_you_mean(str(name), self._entries)}"
+                              f"choose from: {', '.join(sorted(self._entries))})") from None
 
     def get(self, name: str) -> Any:
         return self.entry(name).obj
@@ -50,7 +50,18 @@ class Registry:
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._entries
+        return isinstance(name, str) and name in self._entries
+
+
+def did_you_mean(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    """``"did you mean 'x'? "`` naming the choices closest to a mistyped ``word`` (``prefix``
+    before each, e.g. a section's dotted path), or ``""`` when none is close: the start of the
+    parenthesis of an "unknown ..." error."""
+    close = difflib.get_close_matches(word[:100], list(choices), n=3)
+    if not close:
+        return ""
+    names = [f"'{prefix}{c}'" for c in close]
+    return f"did you mean {' or '.join(names) if len(names) < 3 else ', '.join(names[:-1]) + ' or ' + names[-1]}? "
 
 
 DATASETS = Registry("dataset")

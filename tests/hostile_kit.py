@@ -1,10 +1,12 @@
-"""Helpers of the hostile-input tests (tests/test_hostile_*.py): the CLI in-process and in a
-subprocess, the one-line-error rule, file trees, and a tiny MNIST (200 IDX digits: runs and
-the metric classifier train in well under a second)."""
+"""The tests' shared helpers (first written for the hostile-input tests, tests/test_hostile_*.py):
+the CLI in-process and in a subprocess with its environment, a free port for torchrun, the
+one-line-error rule, file trees, and a tiny MNIST (200 IDX digits: runs and the metric
+classifier train in well under a second). Import them from here; never copy them."""
 from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import struct
 import sys
 from pathlib import Path
@@ -36,6 +38,13 @@ def child_env(cache_dir: Path, **extra) -> dict:
     env = dict(os.environ, GANKIT_CACHE=str(cache_dir), OMP_NUM_THREADS="1", **extra)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
     return env
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (torchrun's rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def one_error_line(err: str) -> str:

@@ -12,15 +12,8 @@ import scipy.io
 import torch
 
 import tinynet
-from gankit.cli import main
+from hostile_kit import run_cli
 from gankit.training.checkpoint import Checkpoints
-
-
-def run_cli(argv: list[str]) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse usage errors
-        return exc.code
 
 
 def tree(path: Path) -> dict:

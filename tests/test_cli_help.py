@@ -36,7 +36,7 @@ def test_every_argument_has_help_text():
 def test_list_shows_each_presets_description(capsys):
     assert main(["list", "--presets"]) == 0
     out = capsys.readouterr().out
-    assert "Digit-gans Table A.8: WGAN-GP on MNIST (section 3.3), gradient penalty weight 10." in out
+    assert "WGAN-GP on MNIST, Table A.8 of Zhang et al. 2019 (section 3.3), penalty weight 10." in out
     for name in preset_names():
         assert preset_description(name), f"preset {name} has no leading comment"
         assert preset_description(name, width=90) in out

@@ -1,7 +1,5 @@
 """Data-parallel training with ``torchrun``: 2 CPU processes (gloo) train one model."""
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +10,7 @@ import torch.distributed as dist
 from torch import nn
 
 import tinynet
+from hostile_kit import child_env, free_port
 from gankit.models.base import Model
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.distributed import _DDP, TrainingView, World
@@ -25,24 +24,19 @@ def mnist_root(tmp_path_factory):
     return tinynet.mnist_idx(tmp_path_factory.mktemp("mnist-idx"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def torchrun(nproc: int, *args: str, env: dict) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
            f"--master_port={free_port()}", str(HERE / "tinynet.py"), *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.torchrun
+@pytest.mark.slow
 def test_two_processes_train_one_model(tmp_path, cache_dir, mnist_root):
     preset = tinynet.write_preset(tmp_path, mnist_root)
     dump = tmp_path / "dump"
     dump.mkdir()
-    env = dict(os.environ, GANKIT_CACHE=str(cache_dir), TINYNET_DUMP=str(dump), OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
+    env = child_env(cache_dir, TINYNET_DUMP=str(dump))
     run = tmp_path / "run"
     over = ["train.steps=6", "train.log_every=2", "train.ckpt_every=3", "train.sample_every=3"]
     done = torchrun(2, "train", str(preset), *over, "--out", str(run), "--quiet", env=env)

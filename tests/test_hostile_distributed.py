@@ -9,7 +9,6 @@ summary with its traceback) is torchrun's report of a failed worker, not gankit'
 """
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch.distributed as dist
 
-from hostile_kit import HERE, child_env, one_error_line, run_cli, tiny_mnist, tiny_preset
+from hostile_kit import HERE, child_env, free_port, one_error_line, run_cli, tiny_mnist, tiny_preset
 from gankit.training.checkpoint import Checkpoints
 
 pytestmark = [
@@ -28,12 +27,6 @@ pytestmark = [
 ]
 
 BOUND_S = 30  # the survivor and torchrun end within this many seconds of the kill
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rank_pid(agent: int, rank: int) -> int | None:

@@ -1,6 +1,7 @@
 """The one training loop on a tiny registered net: outputs, budget, checkpoints, resume."""
 import io
 import json
+import signal
 
 import numpy as np
 import pytest
@@ -45,7 +46,16 @@ def test_never_overwrites_without_flag(tmp_path, cache_dir):
 
 
 def test_seconds_budget_stops_early(tmp_path, cache_dir):
-    result = train(tiny_cfg(steps=10**6, seconds=1.0, eval_samples=100), tmp_path / "r", cache_dir=cache_dir)
+    def overran(signum, frame):  # a broken budget fails the test instead of training 10^6 steps
+        raise AssertionError("train.seconds=1 did not stop the run within 300 s")
+
+    previous = signal.signal(signal.SIGALRM, overran)
+    signal.alarm(300)
+    try:
+        result = train(tiny_cfg(steps=10**6, seconds=1.0, eval_samples=100), tmp_path / "r", cache_dir=cache_dir)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert 0 < result["step"] < 10**6
 
 

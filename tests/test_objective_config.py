@@ -1,13 +1,9 @@
-"""The ``objective`` config section: each objective's own options, old-shape configs (objective
-keys in ``model``, family ``dwgan``) read as the same config, switching objectives."""
-import logging
-
+"""The ``objective`` config section: each objective's own options, the family's default and
+the pairing check, switching objectives."""
 import pytest
-import torch
 
 from gankit import losses
 from gankit.catalogue import build_config, load_config
-from gankit.config import read_config_file
 from gankit.errors import GankitError
 
 
@@ -71,44 +67,15 @@ def test_switching_objective_keeps_only_the_options_it_has():
     assert type(cfg.objective) is losses.ClipOptions and cfg.objective.clip == 0.01
 
 
-OLD_SHAPE = """preset: dwgan-ttt-3x3-2p
-model: {family: dwgan, objective: dwgan, n_critic: 1, penalty: 0.0, clip: 0.01, gp_weight: 10.0,
-        fixed_noise: 100, board_symmetry: true}
-net: {name: dwgan-mlp, z_dim: 32, g_hidden: 1024, d_hidden: 0, softmax_scale: 1.0}
-data: {name: tictactoe, root: null, batch_size: 60, board_size: 3, players: 2}
-optim:
-  g: {name: sgd, lr: 0.05, beta1: 0.0, lr_decay: 0.9995}
-  d: {name: sgd, lr: 0.2, beta1: 0.0, lr_decay: 1.0}
-train: {steps: 2000, threads: 1, log_every: 10, eval_every: 10, eval_samples: 2000, sample_every: 500,
-        ckpt_every: 1000, grid_size: 100}
-"""
-
-
-def test_run_config_of_the_old_shape_reads_as_the_preset(tmp_path):
-    """config.yaml of a run made before the objective section (every objective key in model,
-    family dwgan) is the same config as the preset now: resume, sample and reuse work on it."""
-    path = tmp_path / "config.yaml"
-    path.write_text(OLD_SHAPE)
-    have = read_config_file(path)
-    want = load_config("dwgan-ttt-3x3-2p")
-    assert have.to_dict() == want.to_dict()
-
-
-def test_old_keys_in_overrides_still_work_with_a_note(caplog):
-    with caplog.at_level(logging.WARNING, logger="gankit"):
-        cfg = load_config("dcgan-mnist", ["model.objective=wgan-clip", "model.clip=0.02", "model.flip=0.1"])
-    assert type(cfg.objective) is losses.ClipOptions and cfg.objective.clip == 0.02
-    assert "model.objective" in caplog.text and "objective.name" in caplog.text
-    cfg = load_config("dcgan-mnist", ["model.smooth_real=0.2"])
-    assert cfg.objective.smooth_real == 0.2 and cfg.objective.flip == 0.05
-
-
-def test_checkpoint_of_the_old_family_name_loads(tmp_path):
-    from gankit.training.checkpoint import FORMAT_VERSION, check_matches, load_checkpoint
-
-    state = {"format_version": FORMAT_VERSION, "step": 3, "family": "dwgan", "preset": "dwgan-ttt-3x3-2p",
-             "net": "dwgan-mlp", "model": {"w": torch.zeros(2)}}
-    torch.save(state, tmp_path / "step_00000003.pt")
-    loaded = load_checkpoint(tmp_path / "step_00000003.pt")
-    assert loaded["family"] == "discrete"
-    check_matches(loaded, load_config("dwgan-ttt-3x3-2p"), tmp_path)  # no "another run" error
+@pytest.mark.parametrize("override,message", [
+    ("model.objective=wgan-clip", "unknown config key 'model.objective'"),
+    ("model.clip=0.02", "unknown config key 'model.clip'"),
+    ("model.smooth_real=0.2", "unknown config key 'model.smooth_real'"),
+])
+def test_objective_keys_live_only_in_the_objective_section(override, message):
+    """gankit 0.1.0 was never released: no config of another shape is read (the objective and
+    its options are never ``model`` keys)."""
+    with pytest.raises(GankitError, match=message):
+        load_config("dcgan-mnist", [override])
+    with pytest.raises(GankitError, match="unknown model family 'dwgan'"):
+        build_config({"model": {"family": "dwgan"}, "net": {"name": "dwgan-mlp"}, "data": {"name": "tictactoe"}}, "x")

@@ -1,10 +1,8 @@
 """Resume: a run killed with SIGKILL at a random step and resumed with ``gankit train --resume``
 ends bit-identical to an uninterrupted run; schedule state (binarygan slope) survives a resume."""
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,27 +10,15 @@ import pytest
 import torch
 
 import tinynet
+from hostile_kit import child_env, gankit_cmd
 from gankit.catalogue import load_config
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.loop import train
-
-HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
 def mnist_root(tmp_path_factory):
     return tinynet.mnist_idx(tmp_path_factory.mktemp("mnist-idx"))
-
-
-def gankit_cmd(*args: str) -> list[str]:
-    """``gankit`` in a fresh interpreter, with the tests' tiny net registered."""
-    return [sys.executable, str(HERE / "tinynet.py"), *args]
-
-
-def child_env(cache_dir: Path) -> dict:
-    env = dict(os.environ, GANKIT_CACHE=str(cache_dir))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
-    return env
 
 
 def newest_step(run: Path) -> int:
@@ -53,6 +39,7 @@ def assert_same_state(a: dict, b: dict) -> None:
                 assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (name, i, k)
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_step_then_resume_is_bit_identical(tmp_path, cache_dir, mnist_root):
     steps, every = 200, 7
     preset = tinynet.write_preset(tmp_path, mnist_root)
@@ -87,6 +74,7 @@ def test_sigkill_at_random_step_then_resume_is_bit_identical(tmp_path, cache_dir
     assert (part / "losses.csv").read_text() == (tmp_path / "full" / "losses.csv").read_text()
 
 
+@pytest.mark.slow
 def test_binarygan_slope_annealing_survives_resume(tmp_path, cache_dir, mnist_root):
     # 5,000 digits / 100 = 50 batches per epoch = 10 generator steps (5 critic batches each):
     # the slope is annealed at steps 10 and 20, on both sides of the checkpoint at 12

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from gankit.config import canonical_family
 from gankit.errors import GankitError, first_line
 from gankit.io import atomic_write, torch_bytes
 from gankit.training.distributed import World
@@ -216,7 +215,6 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
     if not isinstance(state, dict) or "model" not in state or "step" not in state:
         raise GankitError(f"checkpoint {path} is not a gankit checkpoint")
     check_schema(state, path)
-    state["family"] = canonical_family(state.get("family"))  # a family's old name (dwgan) reads as its new one
     return state
 
 
