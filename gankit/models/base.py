@@ -103,8 +103,8 @@ class Model(nn.Module):
         self._wire_stabilisers()
 
     def build(self) -> None:
-        """The family's networks, components and optimizers (:meth:`add_optimizer`)."""
-        raise NotImplementedError
+        """The family's networks, components and optimizers (:meth:`add_optimizer`); called by
+        ``Model.__init__`` before the stabilisers are wired. The base builds nothing."""
 
     def add_optimizer(self, name: str, params, cfg: OptimConfig) -> torch.optim.Optimizer:
         """A new optimizer of ``params`` saved in checkpoints as ``name``, with the LR scheduler
@@ -119,6 +119,8 @@ class Model(nn.Module):
     def _wire_stabilisers(self) -> None:
         """EMA of ``G`` (``model.ema``) and DiffAugment of ``D``'s inputs (``model.diffaug``,
         image data only), or one line refusing what the family has no network for."""
+        if self.cfg is None:  # a bare Model (a test's stand-in) has no config to wire
+            return
         m, family = self.cfg.model, self.cfg.model.family
         if m.ema:
             if not isinstance(getattr(self, "G", None), nn.Module):
