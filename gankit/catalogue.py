@@ -1,7 +1,8 @@
 """The catalogue: loads every registry (datasets, objectives, nets, model families) and builds configs.
 
-Registration is an import side effect of the modules below; this is the one place that
-imports them all, so ``config`` stays a leaf (schema and YAML only) and no lower layer
+Registration is an import side effect: each registering package (``data``, ``nets``,
+``models``) imports every module it holds when it loads, and this is the one place that loads
+them all (with ``losses``), so ``config`` stays a leaf (schema and YAML only) and no lower layer
 imports an upper one (docs/design.md). Build configs with :func:`load_config` /
 :func:`build_config` from here: they need the registries to pick each section's options class.
 """
@@ -12,7 +13,7 @@ from gankit.config import Config
 
 
 def load_all() -> None:
-    """Import every module that registers something."""
+    """Import every module that registers something (the packages find their own modules)."""
     import gankit.data  # noqa: F401
     import gankit.losses  # noqa: F401
     import gankit.models  # noqa: F401

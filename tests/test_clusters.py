@@ -1,4 +1,4 @@
-"""Self-conditioning on k-means clusters (``model.clusters``, models/tricks.py Clusters): the
+"""Self-conditioning on k-means clusters (``model.clusters``, models/labels.py ClusterLabels): the
 k-means against a hand computation, the shares G's clusters are drawn with, the one-line errors,
 and a short real run that conditions on the clusters, stays unconditional to its user and
 resumes bit-exactly."""
@@ -7,7 +7,7 @@ import torch
 
 from gankit.catalogue import load_config
 from gankit.errors import GankitError
-from gankit.models.tricks import Clusters, kmeans, nearest
+from gankit.models.labels import ClusterLabels, kmeans, nearest
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.loop import train
 
@@ -40,7 +40,7 @@ def test_duplicate_points_leave_the_outlier_its_own_centroid():
 
 def test_clusters_are_drawn_with_their_shares_of_the_data():
     x = torch.cat([torch.zeros(30, 1, 2, 2), torch.ones(10, 1, 2, 2)])
-    cl = Clusters(x, 2, seed=0)
+    cl = ClusterLabels(x, 2, seed=0)
     big = int(cl.counts.argmax())
     assert sorted(cl.counts.tolist()) == [10, 30]
     assert cl.assign(torch.zeros(3, 1, 2, 2)).tolist() == [big] * 3
@@ -89,7 +89,7 @@ def test_self_conditioned_run_improves_and_resumes_bit_exactly(tmp_path, cache_d
     assert rows[-1]["is"] > rows[0]["is"] + 0.5, [r["is"] for r in rows]
     assert "label_agreement" not in rows[-1]
     model = open_run(run).model
-    assert model.conditional is False and model.clusters.k == 10
+    assert model.conditional is False and model.labels.k == 10
     assert model.G.fc.in_features == 100 + 10  # z and the cluster's one-hot
     assert model.generate(7).shape == (7, 1, 28, 28)
 
@@ -100,6 +100,6 @@ def test_self_conditioned_run_improves_and_resumes_bit_exactly(tmp_path, cache_d
     train(_cfg(40), part, resume=True, cache_dir=cache_dir)
     a = Checkpoints(full / "checkpoints").load_latest()["model"]
     b = Checkpoints(part / "checkpoints").load_latest()["model"]
-    assert "clusters.centroids" in a and a.keys() == b.keys()
+    assert "labels.centroids" in a and a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key

@@ -225,3 +225,9 @@ def test_norm_penalty_of_eq_8_by_hand():
     # (1/n) sum h = 4/4 = 1; sqrt(sum h^2) = sqrt(9 + 1 + 0 + 4) = sqrt(14)
     assert dual_objective(h, 0.0).item() == pytest.approx(1.0)
     assert dual_objective(h, 0.5).item() == pytest.approx(1.0 + 0.5 * 14 ** 0.5)
+
+
+def test_discrete_family_names_the_registrys_critic_objectives():
+    with pytest.raises(GankitError) as err:
+        load_config("dwgan-ttt-3x3-2p", ["objective.name=ns"])
+    assert "(dwgan, wgan-clip, wgan-gp), got 'ns'" in str(err.value)  # the objectives whose D is a critic

@@ -160,6 +160,8 @@ def test_schedule_sets_each_steps_rate(tmp_path, cache_dir):
         state = torch.load(tmp_path / "r" / "checkpoints" / ckpt, weights_only=True)
         assert state["optim"]["g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * (step + 1) / 8)
         assert state["optim"]["d"]["param_groups"][0]["lr"] == pytest.approx(2e-3 * (1 - step / 8))
+        # torch's schedulers, their state in the checkpoint: ``step`` steps taken
+        assert {k: v["last_epoch"] for k, v in state["extra"]["lr_schedulers"].items()} == {"g": step, "d": step}
 
 
 def test_all_stabilisers_on_resume_bit_exactly(tmp_path, cache_dir):

@@ -1,16 +1,17 @@
 """Datasets: each registered in ``gankit.registry.DATASETS`` with its options dataclass.
 
-``load_dataset(cfg.data)`` returns a :class:`gankit.data.base.Dataset`.
+``load_dataset(cfg.data)`` returns a :class:`gankit.data.base.Dataset`. Every module of this
+package is imported here (a dataset registers itself when its module loads), so a new dataset
+is one new file and nothing else.
 """
+import importlib
+import pkgutil
+
 from gankit.data.base import Batches, Dataset
 from gankit.registry import DATASETS
 
-from gankit.data import mnist  # noqa: F401,E402  (registers mnist, mnist-binary)
-from gankit.data import stacked  # noqa: F401,E402  (mnist-stacked: 1,000 modes)
-from gankit.data import svhn  # noqa: F401,E402
-from gankit.data import cifar10  # noqa: F401,E402
-from gankit.data import tictactoe  # noqa: F401,E402  (dwgan.txt 5.1)
-from gankit.data import folder  # noqa: F401,E402  (your own PNG/JPEG images)
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
 
 def load_dataset(cfg) -> Dataset:

@@ -1,13 +1,16 @@
 """Model families, registered by name in ``gankit.registry.MODELS``.
 
-``build_model(cfg, data)`` instantiates ``cfg.model.family``.
+``build_model(cfg, data)`` instantiates ``cfg.model.family``. Every module of this package is
+imported below (a family registers itself when its module loads), so a new family is one new
+file here and nothing else.
 """
+import importlib
+import pkgutil
+
 from gankit.registry import MODELS
 
-from gankit.models import gan  # noqa: E402,F401
-from gankit.models import discrete  # noqa: E402,F401  (dwgan.txt: DWGAN and its WGAN baseline)
-from gankit.models import binarygan  # noqa: E402,F401
-from gankit.models import sae  # noqa: E402,F401
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
 
 def build_model(cfg, data):

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from gankit.config import Config
-from gankit.data.base import Dataset
 from gankit.errors import GankitError
+from gankit.eval_mode import eval_mode
 from gankit.layers.binary import BinaryNeuron
 from gankit.models.gan import GAN, GANConfig
 from gankit.registry import MODELS
@@ -48,6 +47,8 @@ class BinaryGANConfig(GANConfig):
             raise GankitError(f"config key 'model.slope_max' must be >= model.slope_start, got {self.slope_max}")
         if self.post not in POSTS:
             raise GankitError(f"config key 'model.post' must be threshold or bernoulli, got '{self.post}'")
+        if self.info_codes:
+            raise GankitError("config key 'model.info_codes' (InfoGAN) is an option of the gan family, not of binarygan")
 
 
 def binarize(p: torch.Tensor, post: str) -> torch.Tensor:
@@ -63,16 +64,16 @@ def binarize(p: torch.Tensor, post: str) -> torch.Tensor:
 class BinaryGAN(GAN):
     """GAN with DBN/SBN output neurons (or the real-valued baseline) on binarized MNIST."""
 
-    def __init__(self, cfg: Config, data: Dataset):
-        if tuple(data.value_range) != (0.0, 1.0):
-            raise GankitError(f"the binarygan family needs a {{0,1}} dataset (e.g. mnist-binary), got '{data.name}'")
-        super().__init__(cfg, data)
+    def build(self) -> None:
+        if tuple(self.data.value_range) != (0.0, 1.0):
+            raise GankitError(f"the binarygan family needs a {{0,1}} dataset (e.g. mnist-binary), got '{self.data.name}'")
+        super().build()
         if not hasattr(self.G, "preactivated"):
-            raise GankitError(f"net '{cfg.net.name}' has no output neurons for binarygan (use binarygan-mlp or binarygan-cnn)")
+            raise GankitError(f"net '{self.cfg.net.name}' has no output neurons for binarygan (use binarygan-mlp or binarygan-cnn)")
         self.binary = any(isinstance(m, BinaryNeuron) for m in self.G.modules())
-        self.post = cfg.model.post  # the real-valued model's binarization at sampling time
-        self.slope = float(cfg.model.slope_start)
-        self._apply_slope()
+        self.post = self.cfg.model.post  # the real-valued model's binarization at sampling time
+        self.slope = float(self.cfg.model.slope_start)
+        self._apply_slope()  # on G; the EMA copy (model.ema), made from G after build, starts alike
 
     # -- slope annealing ------------------------------------------------
     def neurons(self) -> list[BinaryNeuron]:
@@ -92,18 +93,19 @@ class BinaryGAN(GAN):
             self.slope = min(self.slope, self.cfg.model.slope_max)
         self._apply_slope()
 
-    def extra_state(self) -> dict:
-        return {"slope": self.slope}
+    def family_state(self) -> dict:
+        return {**super().family_state(), "slope": self.slope}
 
-    def load_extra_state(self, state: dict) -> None:
+    def load_family_state(self, state: dict) -> None:
+        super().load_family_state(state)
         if "slope" in state:
             self.slope = float(state["slope"])
             self._apply_slope()
 
     # -- sampling -------------------------------------------------------
     def raw(self, z: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(generator output, preactivated output) for the same noise (and clusters, with
-        ``model.clusters``) of the sampling G."""
+        """(generator output, preactivated output) for the same noise (and labels of the label
+        source: clusters with ``model.clusters``) of the sampling G."""
         G = self.sampler
         logits = G.logits(z, y)
         return G.out(logits), G.out.preactivate(logits)
@@ -111,7 +113,7 @@ class BinaryGAN(GAN):
     @torch.no_grad()
     def generate(self, n, labels=None, post: str | None = None):
         """``n`` samples in {0, 1}; the real-valued model binarizes with ``post`` (default ``self.post``)."""
-        out = self.sampler(*self.inputs(n))  # labels: None unless model.clusters
+        out = super().generate(n, labels)
         if self.binary:
             return out
         return binarize(out, post or self.post)
@@ -127,14 +129,9 @@ class BinaryGAN(GAN):
     @torch.no_grad()
     def extra_metrics(self, n: int = 500) -> dict:
         """Slope, fraction of exactly-binary raw outputs and of near-0/1 preactivations."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-                torch.manual_seed(0)
-                out, pre = self.raw(*self.inputs(n))
-        finally:
-            self.train(was_training)
+        with eval_mode(self), torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(0)
+            out, pre = self.raw(*self.inputs(n))
         binary = ((out == 0) | (out == 1)).float().mean()
         extreme = ((pre < 0.05) | (pre > 0.95)).float().mean()
         return {"slope": self.slope if self.binary else 1.0, "binary_fraction": float(binary),

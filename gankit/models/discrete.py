@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import torch
 
 from gankit.config import Config, ModelConfig
-from gankit.data.base import Batches, Dataset
+from gankit.data.base import Batches
 from gankit.data.tictactoe import random_board_symmetry
 from gankit.errors import GankitError
-from gankit.models.base import Model, make_optimizer
+from gankit.models.base import Model
 from gankit.nets import build_nets
 from gankit.nets.dwgan import CellView, PairCritic, filter_u
 from gankit.registry import MODELS, OBJECTIVES
@@ -45,16 +45,17 @@ class DiscreteConfig(ModelConfig):
 
     def validate_with(self, cfg: Config) -> None:
         if not OBJECTIVES.get(cfg.objective.name).critic:
-            raise GankitError(f"config key 'objective.name' must be dwgan, wgan-clip or wgan-gp for the discrete "
-                              f"family, got '{cfg.objective.name}'")
+            critics = [name for name in OBJECTIVES.names() if OBJECTIVES.get(name).critic]
+            raise GankitError(f"config key 'objective.name' must be a critic objective for the discrete family "
+                              f"({', '.join(critics)}), got '{cfg.objective.name}'")
 
 
 @MODELS.register("discrete", options=DiscreteConfig)
 class DiscreteGAN(Model):
     """Generator with a scaled softmax per cell and a critic (pairwise or not), Algorithm 1."""
 
-    def __init__(self, cfg: Config, data: Dataset):
-        super().__init__(cfg, data)
+    def build(self) -> None:
+        cfg, data = self.cfg, self.data
         self.view = CellView(data)
         self.G, self.D = build_nets(cfg.net, data)
         self.objective = OBJECTIVES.get(cfg.objective.name)(cfg.objective)
@@ -64,16 +65,12 @@ class DiscreteGAN(Model):
                               f"got '{cfg.net.name}'")
         if not self.view.categorical:
             raise GankitError(f"the discrete family needs categorical data (tictactoe or mnist-binary), got '{data.name}'")
-        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
-        self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
-        self.setup_stabilisers(self.G, pairwise=self.objective.pairwise)
+        self.opt_g = self.add_optimizer("g", self.G.parameters(), cfg.optim.g)
+        self.opt_d = self.add_optimizer("d", self.D.parameters(), cfg.optim.d)
         if cfg.model.board_symmetry and data.kind != "board":
             raise GankitError(f"config key 'model.board_symmetry' needs board data, got '{data.name}'")
         gen = torch.Generator().manual_seed(cfg.train.seed)
         self.register_buffer("fixed_z", torch.randn(cfg.model.fixed_noise, cfg.net.z_dim, generator=gen))
-
-    def optimizers(self):
-        return {"g": self.opt_g, "d": self.opt_d}
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.net.z_dim, device=self.device)
@@ -85,7 +82,7 @@ class DiscreteGAN(Model):
     def d_step(self, real: torch.Tensor) -> dict:
         with torch.no_grad():
             fake = self.G(self.noise(real.shape[0]))
-        loss, logs = self.objective.d_loss(self.critic_view(self.D), real, fake)
+        loss, logs = self.objective.d_loss(self.critic, real, fake)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -98,7 +95,7 @@ class DiscreteGAN(Model):
         self.D.requires_grad_(False)  # no weight gradients for the critic during the G step
         try:
             fake = self.G(self.noise(real.shape[0]))
-            loss, _ = self.objective.g_loss(self.critic_view(self.D), fake, real=real)
+            loss, _ = self.objective.g_loss(self.critic, fake, real=real)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()

@@ -3,26 +3,28 @@ objective (ns, minimax, wgan-clip, wgan-gp; digit-gans.txt 2.1-2.2), n_critic cr
 steps per generator step. DCGAN, FCC-GAN, WGAN-CLIP, WGAN-GP and SNGAN are this
 family with different nets (``net.name``) and objectives (``objective.name``, with the
 objective's own options in the ``objective`` section). Tricks of the step are ``model``
-options: the adaptive critic schedule (``critic_boost``, guide 5.3.1), experience replay
-(``replay``, guide 4.2) and an EMA of G (``ema``); the last two are components of
-``gankit.models.tricks``.
+options: the adaptive critic schedule (``critic_boost``, guide 5.3.1) and experience replay
+(``replay``, guide 4.2, a component of ``gankit.models.tricks``). What G and D are conditioned
+on (nothing, class labels, k-means clusters) is the model's label source
+(``gankit.models.labels``); InfoGAN's code (``info_codes``) is the :class:`InfoGAN` subclass,
+which the ``gan`` entry builds when the option is set. The stabilisers (EMA, DiffAugment, LR
+schedules) are wired by ``Model`` for every family.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from gankit.config import Config, ModelConfig
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
-from gankit.models.base import Model, make_optimizer
-from gankit.models.tricks import Clusters, InfoCodes, ReplayBuffer, info_encode
-from gankit.nets import build_nets
+from gankit.eval_mode import eval_mode
+from gankit.models.base import Model
+from gankit.models.labels import label_source
+from gankit.models.tricks import InfoCodes, ReplayBuffer, frozen, info_encode
 from gankit.registry import MODELS, OBJECTIVES
-
-MAX_CONDITIONAL_CLASSES = 100  # mnist-stacked's 1,000 modes train unconditionally
 
 
 @dataclass
@@ -49,11 +51,11 @@ class GANConfig(ModelConfig):
     # on CPU (``gankit bench``); no effect on the maths or on checkpoints' values
     channels_last: bool = True
     # InfoGAN (Chen et al. 2016): the first info_codes entries of z are a categorical code
-    # that a head on D's features must recover (models/tricks.py InfoCodes); 0 = off
+    # that a head on D's features must recover (InfoGAN below); 0 = off
     info_codes: int = 0
     info_weight: float = 1.0
     # self-conditioning (Liu et al. 2020): G and D are conditioned on k-means clusters of the
-    # training images instead of labels (models/tricks.py Clusters); the model stays
+    # training images instead of labels (models/labels.py ClusterLabels); the model stays
     # unconditional to its users (no labels are read). 0 = off, else the number of clusters
     clusters: int = 0
 
@@ -90,53 +92,22 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{cfg.objective.name}'")
 
 
-@MODELS.register("gan", options=GANConfig)
 class GAN(Model):
     """Generator + discriminator with a pluggable objective (digit-gans Algorithm 1)."""
 
-    def __init__(self, cfg: Config, data: Dataset):
-        super().__init__(cfg, data)
-        if getattr(cfg.net, "conditional", False) and data.num_classes > MAX_CONDITIONAL_CLASSES:
-            # grids and balanced evaluations have one column/share per class: 1,000 classes -> 10^6 images
-            raise GankitError(f"net.conditional=true takes datasets of at most {MAX_CONDITIONAL_CLASSES} classes; "
-                              f"'{data.name}' has {data.num_classes} (train it unconditionally)")
-        self.clusters = None
-        if cfg.model.clusters:
-            if cfg.model.clusters > len(data):
-                raise GankitError(f"config key 'model.clusters' ({cfg.model.clusters}) exceeds the dataset's "
-                                  f"{len(data)} examples")
-            self.clusters = Clusters(data.x, cfg.model.clusters, cfg.train.seed)
-            # the nets are built conditional on the clusters, as on a dataset whose labels they are
-            view = dataclasses.replace(data, y=self.clusters.assign(data.x), num_classes=self.clusters.k)
-            self.G, self.D = build_nets(dataclasses.replace(cfg.net, conditional=True), view)
-        else:
-            self.G, self.D = build_nets(cfg.net, data)
+    def build(self) -> None:
+        cfg, data = self.cfg, self.data
+        self.labels = label_source(cfg, data)  # what G and D are conditioned on (models/labels.py)
+        self.G, self.D = self.labels.build_nets(cfg.net, data)
         if cfg.model.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
-        self.conditional = bool(getattr(cfg.net, "conditional", False))
+        self.conditional = self.labels.conditional
         self.objective = OBJECTIVES.get(cfg.objective.name)(cfg.objective)
-        self.setup_stabilisers(self.G)
-        self.info = None
-        if cfg.model.info_codes:
-            if not hasattr(self.D, "features"):
-                raise GankitError(f"config key 'model.info_codes' needs a net whose D exposes its features "
-                                  f"(guide-dcgan), not '{cfg.net.name}'")
-            with torch.no_grad():
-                dim = self.D.eval().features(torch.zeros(2, *data.shape)).shape[1]
-            self.D.train()
-            self.info = InfoCodes(cfg.model.info_codes, dim)
-            self.opt_q = make_optimizer(self.info.parameters(), cfg.optim.d)
-        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
-        self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d)
+        self.opt_g = self.add_optimizer("g", self.G.parameters(), cfg.optim.g)
+        self.opt_d = self.add_optimizer("d", self.D.parameters(), cfg.optim.d)
         self.replay = ReplayBuffer(cfg.model.replay_size or max(2, len(data) // cfg.data.batch_size))
         self.last_replay_loss = torch.zeros(())
-
-    def optimizers(self):
-        opts = {"g": self.opt_g, "d": self.opt_d}
-        if self.info is not None:
-            opts["q"] = self.opt_q
-        return opts
 
     def n_critic(self, step: int) -> int:
         """D steps before generator step ``step`` (0-based), with the adaptive schedule (5.3.1)."""
@@ -147,49 +118,41 @@ class GAN(Model):
         return m.n_critic
 
     def noise(self, n: int) -> torch.Tensor:
-        z = torch.randn(n, self.cfg.net.z_dim, device=self.device)
-        k = self.cfg.model.info_codes
-        return info_encode(z, k) if k else z
+        return torch.randn(n, self.cfg.net.z_dim, device=self.device)
 
     def inputs(self, n: int) -> tuple:
-        """(z, labels) of ``n`` fresh G samples as training draws them: labels None for an
-        unconditional G, random classes for a conditional one, drawn clusters with ``clusters``."""
-        return self.noise(n), self.fake_labels(n)
+        """(z, labels) of ``n`` fresh G samples as training draws them (labels: the label source's)."""
+        return self.noise(n), self.labels.fake(n, self.device)
 
     def ema_inputs(self, n: int) -> tuple:
         return self.inputs(n)
 
-    def real_labels(self, real: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor | None:
-        """What G and D are conditioned on for a real batch: its clusters, its labels, or None."""
-        if self.clusters is not None:
-            return self.clusters.assign(real)
-        return y if self.conditional else None
-
-    def fake_labels(self, n: int) -> torch.Tensor | None:
-        if self.clusters is not None:
-            return self.clusters.sample(n).to(self.device)
-        if not self.conditional:
-            return None
-        return torch.randint(0, self.data.num_classes, (n,), device=self.device)
+    # -- the algorithm (practical-gan-guide 2.4 Algorithm 1) -----------------------------------
+    def train_step(self, batches: Batches, step: int) -> dict:
+        """k D steps, each on a fresh real batch, then one G step. With ``reuse_fake`` the last
+        D step's fakes are made with their graph and the G step scores them again."""
+        k = self.n_critic(step)
+        fake = z = None
+        for i in range(k):
+            real, y = batches.next()
+            y = self.labels.real(real, y)
+            if self.cfg.model.reuse_fake and i == k - 1:
+                z = self.noise(real.shape[0])
+                fake = self.G(z, y)  # kept, with its graph, for the G step
+            logs = self.d_step(real, y, fake, z)
+        n = batches.batch_size if fake is None else fake.shape[0]
+        return {**logs, **self.g_step(n, fake, y, real, z)}
 
     def d_step(self, real, y, fake=None, z=None) -> dict:
         """One D update on ``real`` and ``fake`` (default: a fresh batch from G without gradients;
-        ``z``: the noise of ``fake``, for the InfoGAN codes)."""
+        ``z``: the noise of ``fake``), then a replay step when the buffer is full (guide 4.2)."""
         if fake is None:
             z = self.noise(real.shape[0])
             with torch.no_grad():
                 fake = self.G(z, y)
         fake = fake.detach()
-        loss, logs = self.objective.d_loss(self.critic_view(self.D), real, fake, y)
-        if self.info is not None:  # D's features and Q learn to recover the code (InfoGAN 5)
-            info = self.info_loss(fake, z)
-            loss, logs = loss + self.cfg.model.info_weight * info, {**logs, "info_d": info.detach()}
-            self.opt_q.zero_grad(set_to_none=True)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        if self.info is not None:
-            self.opt_q.step()
+        loss, logs = self.d_loss(real, fake, y, z)
+        self.update(loss, self.d_optimizers())
         self.objective.after_d_step(self.D)
         logs = {"d_loss": loss.detach(), **logs}
         if self.cfg.model.replay:
@@ -199,73 +162,109 @@ class GAN(Model):
             logs["d_replay"] = self.last_replay_loss
         return logs
 
+    def replay_step(self) -> torch.Tensor:
+        """One D step on the buffered past fakes (as fakes), then the buffer starts over (4.2)."""
+        x, y = self.replay.drain()
+        loss = self.objective.d_fake_loss(self.critic, x, y)
+        self.update(loss, [self.opt_d])
+        self.objective.after_d_step(self.D)
+        return loss.detach()
+
+    def g_step(self, n: int, fake=None, y=None, real=None, z=None) -> dict:
+        """One G update on ``fake`` (labels ``y``, noise ``z``) or, by default, on a fresh batch
+        of ``n`` (with fresh labels, or the real batch's labels ``y`` for an objective that pairs
+        each fake with a real, rpgan); ``real`` is the last D step's batch."""
+        if fake is None:
+            y = y if self.objective.pairs_real and y is not None else self.labels.fake(n, self.device)
+            z = self.noise(n)
+            fake = self.G(z, y)
+        with frozen(*self.d_networks()):  # no weight gradients for D during the G step
+            loss, logs = self.g_loss(fake, y, real, z)
+            self.update(loss, [self.opt_g])
+        return {"g_loss": loss.detach(), **logs}
+
+    # -- the pieces InfoGAN extends ---------------------------------------------------------
+    def d_loss(self, real, fake, y, z) -> tuple[torch.Tensor, dict]:
+        """D's loss and logs on a real and a fake batch: the objective's, D seen through :attr:`critic`."""
+        return self.objective.d_loss(self.critic, real, fake, y)
+
+    def g_loss(self, fake, y, real, z) -> tuple[torch.Tensor, dict]:
+        return self.objective.g_loss(self.critic, fake, y, real)
+
+    def d_networks(self) -> list[nn.Module]:
+        """What the D step trains and the G step freezes."""
+        return [self.D]
+
+    def d_optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_d]
+
+    @staticmethod
+    def update(loss: torch.Tensor, optimizers) -> None:
+        """One gradient step of ``loss`` with each of ``optimizers``."""
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt in optimizers:
+            opt.step()
+
+    def family_state(self) -> dict:
+        return self.replay.state_dict()
+
+    def load_family_state(self, state: dict) -> None:
+        self.replay.load_state_dict(state, self.device)
+
+    @torch.no_grad()
+    def generate(self, n, labels=None):
+        """``n`` samples; ``labels`` as the label source takes them (classes: the user's or
+        0..k-1 in turn; clusters: drawn; none: ignored)."""
+        z = self.noise(n)
+        return self.sampler(z, self.labels.generate(n, labels, self.device))
+
+
+class InfoGAN(GAN):
+    """The gan family with InfoGAN's categorical code (Chen et al. 2016, section 5;
+    ``model.info_codes``): the first k entries of z are a one-hot code c, and a head Q on D's
+    features learns to recover c from G(z). D and Q add ``info_weight`` times the code's cross
+    entropy to D's loss, G adds it to its own (D and Q frozen), the variational lower bound of
+    the mutual information I(c; G(z, c)) (models/tricks.py InfoCodes)."""
+
+    def build(self) -> None:
+        super().build()
+        if not hasattr(self.D, "features"):
+            raise GankitError(f"config key 'model.info_codes' needs a net whose D exposes its features "
+                              f"(guide-dcgan), not '{self.cfg.net.name}'")
+        with torch.no_grad(), eval_mode(self.D):
+            dim = self.D.features(torch.zeros(2, *self.data.shape)).shape[1]
+        self.info = InfoCodes(self.cfg.model.info_codes, dim)
+        self.opt_q = self.add_optimizer("q", self.info.parameters(), self.cfg.optim.d)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return info_encode(super().noise(n), self.cfg.model.info_codes)
+
     def info_loss(self, fake, z) -> torch.Tensor:
         """CE of Q's guess of the code from D's features of ``fake`` (augmented like D's inputs)."""
         D = getattr(self.D, "module", self.D)  # the plain D: its features, not DDP's forward
         seen = fake if self.augment is None else self.augment(fake)
         return self.info(D.features(seen), z)
 
-    def replay_step(self) -> torch.Tensor:
-        """One D step on the buffered past fakes (as fakes), then the buffer starts over (4.2)."""
-        x, y = self.replay.drain()
-        loss = self.objective.d_fake_loss(self.critic_view(self.D), x, y)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        self.objective.after_d_step(self.D)
-        return loss.detach()
+    def d_loss(self, real, fake, y, z):
+        loss, logs = super().d_loss(real, fake, y, z)
+        info = self.info_loss(fake, z)  # D's features and Q learn to recover the code
+        return loss + self.cfg.model.info_weight * info, {**logs, "info_d": info.detach()}
 
-    def g_step(self, n: int, fake=None, y=None, real=None, z=None) -> dict:
-        """One G update on ``fake`` (labels ``y``) or, by default, on a fresh batch of ``n``
-        (with fresh labels, or the real batch's labels ``y`` for an objective that pairs each
-        fake with a real, rpgan); ``real`` is the last D step's batch."""
-        if fake is None:
-            y = y if self.objective.pairs_real and y is not None else self.fake_labels(n)
-            z = self.noise(n)
-            fake = self.G(z, y)
-        self.D.requires_grad_(False)  # no weight gradients for D (nor InfoGAN's Q) during the G step
-        if self.info is not None:
-            self.info.requires_grad_(False)
-        try:
-            loss, logs = self.objective.g_loss(self.critic_view(self.D), fake, y, real)
-            if self.info is not None:  # G also minimises the code's cross entropy (D and Q frozen)
-                info = self.info_loss(fake, z)
-                loss, logs = loss + self.cfg.model.info_weight * info, {**logs, "info": info.detach()}
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
-        finally:
-            self.D.requires_grad_(True)
-            if self.info is not None:
-                self.info.requires_grad_(True)
-        return {"g_loss": loss.detach(), **logs}
+    def g_loss(self, fake, y, real, z):
+        loss, logs = super().g_loss(fake, y, real, z)
+        info = self.info_loss(fake, z)  # G makes its code recoverable
+        return loss + self.cfg.model.info_weight * info, {**logs, "info": info.detach()}
 
-    def train_step(self, batches: Batches, step: int) -> dict:
-        logs, k = {}, self.n_critic(step)
-        fake = y = z = None
-        for i in range(k):
-            real, y = batches.next()
-            y = self.real_labels(real, y)
-            if self.cfg.model.reuse_fake and i == k - 1:
-                z = self.noise(real.shape[0])
-                fake = self.G(z, y)  # kept, with its graph, for the G step
-            logs = self.d_step(real, y, fake, z)
-        if fake is None:
-            logs.update(self.g_step(batches.batch_size, y=y, real=real))
-        else:
-            logs.update(self.g_step(fake.shape[0], fake, y, real, z))
-        return logs
+    def d_networks(self) -> list[nn.Module]:
+        return [self.D, self.info]
 
-    def extra_state(self) -> dict:
-        return self.replay.state_dict()
+    def d_optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_d, self.opt_q]
 
-    def load_extra_state(self, state: dict) -> None:
-        self.replay.load_state_dict(state, self.device)
 
-    @torch.no_grad()
-    def generate(self, n, labels=None):
-        if self.clusters is not None:  # unconditional to the user: clusters drawn with their shares
-            return self.sampler(*self.inputs(n))
-        if self.conditional and labels is None:
-            labels = torch.arange(n, device=self.device) % self.data.num_classes
-        return self.sampler(self.noise(n), labels if self.conditional else None)
+@MODELS.register("gan", options=GANConfig)
+def gan(cfg: Config, data: Dataset) -> GAN:
+    """Generator + discriminator with a pluggable objective (digit-gans Algorithm 1)."""
+    return (InfoGAN if cfg.model.info_codes else GAN)(cfg, data)

@@ -40,7 +40,8 @@ from gankit.layers.augment import random_shift
 from gankit.data.base import Batches, Dataset
 from gankit.errors import GankitError
 from gankit.losses import half_angle_bce
-from gankit.models.base import Model, make_optimizer
+from gankit.eval_mode import eval_mode
+from gankit.models.base import Model
 from gankit.nets import build_nets
 from gankit.registry import MODELS
 
@@ -124,26 +125,17 @@ def frozen_bn_stats(module: nn.Module):
 @MODELS.register("sae", options=SAEConfig)
 class SymbolicAutoencoder(Model):
     """Bi-net ``encoders`` (E0, E1) + symbol-to-image generator ``G`` trained by section 3.6.
-
-    Earlier gankit named the bi-net ``D``: checkpoints with ``D.*`` state-dict keys load as
-    ``encoders.*`` (``renamed_state``). The encoders' optimizer keeps its checkpoint name
-    ``d``, that of its config section ``optim.d``.
-    """
+    The encoders' optimizer keeps the checkpoint name ``d``, that of its config section ``optim.d``."""
 
     ddp = False  # gradients come from torch.autograd.grad (steps 15-16), which DDP cannot see
-    renamed_state = {"D": "encoders"}  # the bi-net's old attribute name, in older checkpoints
 
-    def __init__(self, cfg: Config, data: Dataset):
-        super().__init__(cfg, data)
-        self.G, self.encoders = build_nets(cfg.net, data)
+    def build(self) -> None:
+        cfg = self.cfg
+        self.G, self.encoders = build_nets(cfg.net, self.data)
         if not hasattr(self.encoders, "units"):
             raise GankitError(f"model family 'sae' needs net 'sae-dcgan' (two encoders), got '{cfg.net.name}'")
-        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g)
-        self.opt_enc = make_optimizer(self.encoders.parameters(), cfg.optim.d)
-        self.setup_stabilisers(self.G)
-
-    def optimizers(self):
-        return {"g": self.opt_g, "d": self.opt_enc}
+        self.opt_g = self.add_optimizer("g", self.G.parameters(), cfg.optim.g)
+        self.opt_enc = self.add_optimizer("d", self.encoders.parameters(), cfg.optim.d)
 
     def forward_losses(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """Steps 1-14 on one batch of real images."""
@@ -182,22 +174,14 @@ class SymbolicAutoencoder(Model):
     @torch.no_grad()
     def encode(self, x: torch.Tensor, unit: int = GENERALIZING, batch_size: int = 500) -> torch.Tensor:
         """Unit ``unit``'s symbols [N, m] of images ``x`` (eval mode, in chunks)."""
-        was = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             out = [self.encoders(x[i:i + batch_size].to(self.device), unit) for i in range(0, len(x), batch_size)]
-        finally:
-            self.train(was)
         return torch.cat(out)
 
     @torch.no_grad()
     def decode(self, s: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-        was = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             out = [self.sampler(s[i:i + batch_size].to(self.device)) for i in range(0, len(s), batch_size)]
-        finally:
-            self.train(was)
         return torch.cat(out)
 
     def reconstruction_agreement(self, unit: int, x: torch.Tensor | None = None,

@@ -5,11 +5,15 @@
   (Yazici et al. 2019; StudioGAN's ``G_ema``), the copy that samples and metrics come from.
 - :class:`AugmentedCritic`: D seen through DiffAugment (``gankit.layers.augment``), what the
   objective calls instead of D when ``model.diffaug`` is set.
-- :class:`Clusters`: k-means clusters of the training images, the labels of a self-conditioned
-  GAN (``model.clusters``).
+- :class:`InfoCodes`: InfoGAN's categorical code and its head Q (``model.info_codes``).
+- :func:`frozen`: networks without weight gradients for a block (D during the G step).
+
+(The k-means clusters of a self-conditioned GAN, ``model.clusters``, are a label source:
+``gankit.models.labels``.)
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import torch
@@ -96,6 +100,19 @@ def refresh_batchnorm(avg: nn.Module, inputs: tuple) -> None:
         avg.train(was)
 
 
+@contextlib.contextmanager
+def frozen(*nets: nn.Module):
+    """No weight gradients for ``nets`` inside the block (D, and InfoGAN's Q, during the G step:
+    G's loss still backpropagates through them), trainable again after it, whatever it raises."""
+    for net in nets:
+        net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for net in nets:
+            net.requires_grad_(True)
+
+
 class AugmentedCritic:
     """``D`` applied to augmented inputs: ``D(aug(x), y)``, or ``D(aug(real), aug(fake))`` for a
     pairwise critic. Not a module (D's state-dict keys stay as they are); penalties computed
@@ -139,66 +156,3 @@ class InfoCodes(nn.Module):
 
     def forward(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(self.Q(features), info_codes_of(z, self.k))
-
-
-class Clusters(nn.Module):
-    """Self-conditioning without labels (Liu et al. 2020, "Diverse Image Generation via
-    Self-Conditioned GANs", 3): k-means clusters of the training images stand in for class
-    labels. G and D are conditioned on a real image's cluster (its nearest centroid) as a
-    conditional GAN is on its class, and G's clusters are drawn with the clusters' shares of the
-    data, so the sample distribution still matches the data's. Clustered once, in pixel space
-    (the paper re-clusters D's features; on 28x28 digits pixel k-means is cheap and fixed).
-    The centroids and counts are buffers: checkpoints hold them, so a resumed run is exact."""
-
-    def __init__(self, x: torch.Tensor, k: int, seed: int, iters: int = 30):
-        super().__init__()
-        centroids, counts = kmeans(x.reshape(len(x), -1).float(), k, seed, iters)
-        self.register_buffer("centroids", centroids)
-        self.register_buffer("counts", counts)
-
-    @property
-    def k(self) -> int:
-        return self.centroids.shape[0]
-
-    def assign(self, x: torch.Tensor) -> torch.Tensor:
-        """The nearest centroid of each image of ``x`` [N, ...] (int64 [N])."""
-        return nearest(x.reshape(len(x), -1).to(self.centroids.dtype), self.centroids)
-
-    def sample(self, n: int) -> torch.Tensor:
-        """``n`` cluster ids drawn with the clusters' shares of the training data (global RNG)."""
-        return torch.multinomial(self.counts.float(), n, replacement=True)
-
-
-def nearest(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest centroid (squared Euclidean) of each row of ``x``."""
-    d = (centroids * centroids).sum(1)[None, :] - 2 * x @ centroids.T  # |x|^2 is the same for every centroid
-    return d.argmin(1)
-
-
-def kmeans(x: torch.Tensor, k: int, seed: int, iters: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lloyd's k-means of the rows of ``x`` [N, D] from a k-means++ start (Arthur & Vassilvitskii
-    2007), with its own seeded generator (the training RNG is untouched); returns (centroids
-    [k, D], rows per centroid [k]). An emptied cluster takes the row farthest from its centroid."""
-    g = torch.Generator().manual_seed(seed)
-    n = x.shape[0]
-    chosen = [int(torch.randint(n, (), generator=g))]
-    dist = ((x - x[chosen[0]]) ** 2).sum(1)
-    for _ in range(1, k):  # k-means++: each next centre drawn with probability ~ squared distance
-        i = int(torch.multinomial(dist.clamp_min(0) + 1e-12, 1, generator=g))
-        chosen.append(i)
-        dist = torch.minimum(dist, ((x - x[i]) ** 2).sum(1))
-    c = x[chosen].clone()
-    for _ in range(iters):
-        a = nearest(x, c)
-        counts = torch.bincount(a, minlength=k)
-        sums = torch.zeros_like(c).index_add_(0, a, x)
-        new = sums / counts.clamp_min(1)[:, None].to(x.dtype)
-        if (counts == 0).any():
-            err = ((x - new[a]) ** 2).sum(1)
-            for j in torch.nonzero(counts == 0).flatten().tolist():
-                far = int(err.argmax())
-                new[j], err[far] = x[far], -1.0
-        if torch.equal(new, c):  # converged: ``a`` and ``counts`` are those of ``c``
-            return c, counts
-        c = new
-    return c, torch.bincount(nearest(x, c), minlength=k)

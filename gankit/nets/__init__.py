@@ -3,8 +3,12 @@
 A net entry is ``builder(cfg_net, data) -> (G, D)`` where ``G.forward(z, y=None)``
 returns a batch in the dataset's space and ``D.forward(x, y=None)`` returns one
 logit (or critic value) per example, shape [N]. ``y`` is the int64 class label
-for conditional nets and is ignored otherwise.
+for conditional nets and is ignored otherwise. Every module of this package is imported at
+the end of this file, so a new net needs no line here.
 """
+import importlib
+import pkgutil
+
 from gankit.registry import NETS
 
 
@@ -63,9 +67,6 @@ def describe() -> list[dict]:
     return rows
 
 
-from gankit.nets import digit  # noqa: E402,F401  (digit-gans.txt appendix tables)
-from gankit.nets import dwgan  # noqa: E402,F401  (dwgan.txt Figure 1, appendix B)
-from gankit.nets import binarygan  # noqa: E402,F401  (binarygan.txt Tables 1-4)
-from gankit.nets import sae  # noqa: E402,F401  (symbolic-autoencoder.txt section 4)
-from gankit.nets import guide  # noqa: E402,F401  (practical-gan-guide.txt 3.1.7, 3.3, 5.5)
-from gankit.nets import scaled  # noqa: E402,F401  (Radford et al. 2016 DCGAN, depth follows the image size)
+# every module of this package registers its nets on import: a new net is one new file here
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
