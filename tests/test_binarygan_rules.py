@@ -3,6 +3,7 @@ give is reached; the rows obey settle (seeds, updates, smoke); a smoke reproduct
 (also for a reused run that has none) and rebuilds the same verdicts from the exported records."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,6 +231,12 @@ def test_smoke_reproduction_records_and_rebuilds(tmp_path, cache_dir):
     assert again.trained_cpu_s == 0.0
     assert verdicts(again) == verdicts(report)
 
+    # so does one found by --report-only in the output directory (evaluating it trains nothing)
+    shutil.rmtree(out / "mlp-dbn-s0" / "record")
+    listed = reproduce("binarygan", "smoke", out, report_only=True, cache_dir=cache_dir)
+    assert (out / "mlp-dbn-s0" / "record" / "eval.json").is_file()
+    assert verdicts(listed) == verdicts(report)
+
     export_report(out, tmp_path / "docs", "binarygan")
     runs = tmp_path / "docs" / "binarygan" / "runs"
     assert sorted(p.name for p in runs.iterdir()) == ["mlp-dbn-s0", "mlp-real-s0", "mlp-sbn-s0"]
@@ -238,3 +245,15 @@ def test_smoke_reproduction_records_and_rebuilds(tmp_path, cache_dir):
                         cache_dir=cache_dir)
     assert verdicts(rebuilt) == verdicts(report)
     assert [c.result for c in rebuilt.claims] == [c.result for c in report.claims]
+
+
+PAPER_TEXT = Path("/work/shared/papers/binarygan.txt")
+
+
+@pytest.mark.skipif(not PAPER_TEXT.is_file(), reason="the paper's text is not on this machine")
+def test_every_row_quotes_the_paper_verbatim():
+    from gankit.reproduce.binarygan import SAID
+
+    text = PAPER_TEXT.read_text().replace("*", "")  # the text marks italics with asterisks
+    for key, (_, quote) in SAID.items():
+        assert all(part.strip() in text for part in quote.split("...")), key
