@@ -1,4 +1,5 @@
 """BinaryGAN (binarygan.txt): binary neurons, slope annealing, nets, family, short training."""
+import json
 import math
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 from gankit.catalogue import load_config
 from gankit.data import Batches, Dataset, load_dataset
 from gankit.errors import GankitError
-from gankit.reproduce.binarygan import hist_shape, write_run_figures
+from gankit.reproduce.binarygan import hist_shape, record_model
 from gankit.layers.binary import BinaryNeuron, binary_neuron
 from gankit.models import build_model
 
@@ -141,14 +142,20 @@ def test_bad_options_are_one_line_errors(data):
         build_model(load_config("binarygan-mlp-dbn", ["data.name=mnist"]), grey)
 
 
-def test_preactivation_figures_and_histogram_csv(data, tmp_path):
-    model = small_model(data, "binarygan-mlp-sbn")
-    write_run_figures("mlp-sbn", model, tmp_path, n_hist=50)
-    assert (tmp_path / "preactivations.png").is_file() and (tmp_path / "preactivation_hist.png").is_file()
-    lines = (tmp_path / "preactivation_hist.csv").read_text().splitlines()
-    assert lines[0] == "bin_left,bin_right,mlp-sbn" and len(lines) == 51
-    density = [float(row.split(",")[2]) for row in lines[1:]]
-    assert sum(density) / 50 == pytest.approx(1.0, rel=1e-4)  # a density over [0, 1]
+def test_record_model_writes_eval_histogram_and_figure(data, tmp_path, cache_dir):
+    for preset, posts in (("binarygan-mlp-sbn", ["-"]), ("realvalued-mlp", ["threshold", "bernoulli"])):
+        model = small_model(data, preset)
+        folder = tmp_path / preset
+        record_model(preset, model, 7, folder, n=50, cache_dir=cache_dir)
+        ev = json.loads((folder / "eval.json").read_text())
+        assert ev["step"] == 7 and [r["post"] for r in ev["rows"]] == posts
+        assert all(r["n"] == 50 and "precision" in r and len(r["class_hist"]) == 10 for r in ev["rows"])
+        assert ev["rows"][0]["binary_fraction"] == (1.0 if posts == ["-"] else pytest.approx(0.0, abs=0.01))
+        assert (folder / "preactivations.png").is_file()
+        lines = (folder / "preactivation_hist.csv").read_text().splitlines()
+        assert lines[0] == "bin_left,bin_right,density" and len(lines) == 51
+        density = [float(row.split(",")[2]) for row in lines[1:]]
+        assert sum(density) / 50 == pytest.approx(1.0, rel=1e-4)  # a density over [0, 1]
 
 
 # ------------------------------------------------------------- training
