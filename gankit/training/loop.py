@@ -239,9 +239,9 @@ def check_not_finished(run_dir: Path, cfg: Config, step: int, elapsed: float, ep
     if step >= t.steps:
         key, reached = "train.steps", f"step {step:,d} of train.steps={t.steps}"
     elif t.seconds is not None and elapsed >= t.seconds:
-        key, reached = "train.seconds", f"{elapsed:.0f} s of train.seconds={t.seconds:g} (step {step:,d})"
+        key, reached = "train.seconds", f"{elapsed:.0f} s of train.seconds={t.seconds:g} at step {step:,d}"
     elif t.epochs is not None and epochs >= t.epochs:
-        key, reached = "train.epochs", f"epoch {epochs} of train.epochs={t.epochs:g} (step {step:,d})"
+        key, reached = "train.epochs", f"epoch {epochs} of train.epochs={t.epochs:g} at step {step:,d}"
     else:
         return
     try:
