@@ -39,6 +39,14 @@ def _shown(value, digits: int = 4):
     return value
 
 
+def _run_dir(text: str) -> Path:
+    """The run a RUN argument means (``runlist.resolve_run``): a run directory; ``runs/PRESET``,
+    its newest run; ``latest``, the newest under ``runs/``; else one line of what is there."""
+    from gankit.runlist import resolve_run
+
+    return resolve_run(text)
+
+
 # ------------------------------------------------------------------ commands
 def cmd_list(args) -> int:
     import dataclasses
@@ -89,17 +97,47 @@ def _is_main_process() -> bool:
 
 class _progress_printer:
     """Progress against whichever budget ends first (steps, seconds, epochs): a tqdm bar on a
-    terminal, else one plain line at most every ``every`` seconds (logs and pipes stay readable)."""
+    terminal, else one plain line at most every ``every`` seconds (logs and pipes stay readable).
+    The loop's notes (the metric classifier trained once) print as their own line; an evaluation
+    shows on the bar (and the final one as a line in a log)."""
 
     def __init__(self, name: str, quiet: bool, every: float = 30.0):
         self.name, self.quiet, self.every = name, quiet, every
         self.bar, self.last, self.start = None, None, None
         self.tty = sys.stderr.isatty()
 
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def _open_bar(self):
+        if self.bar is None:  # opened on the first log: an early error stays one line
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, desc=self.name, dynamic_ncols=True)
+        return self.bar
+
+    def _show(self, p, info: str) -> None:
+        bar = self._open_bar()
+        bar.bar_format = "{desc}: {percentage:3.0f}%|{bar}| " + info.replace("{", "(").replace("}", ")")
+        bar.n = round(1000 * p.done)
+        bar.refresh()
+
     def __call__(self, p) -> None:
         import time
 
         if self.quiet:
+            return
+        if p.stage == "note":
+            self._line(f"{self.name}: {p.note}")
+            return
+        if p.stage == "evaluate":
+            if self.tty:
+                self._show(p, f"step {p.step}, {_clock(p.elapsed)} elapsed, {p.note}")
+            elif p.done >= 1.0:
+                self._line(f"{self.name}: step {p.step}, {p.note}")
             return
         now = time.monotonic()
         if self.start is None:  # the steps before the first log (or a resume) are not in the rate
@@ -108,15 +146,8 @@ class _progress_printer:
         eta = (1 - p.done) / rate if rate > 0 else None
         shown = {k: f"{v:.3g}" for k, v in list(p.losses.items())[:4]}
         if self.tty:
-            if self.bar is None:  # opened on the first log: an early error stays one line
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=1000, desc=self.name, dynamic_ncols=True)
-            info = (f"step {p.step}, {_clock(p.elapsed)} elapsed, ETA {_clock(eta)}, "
-                    + ", ".join(f"{k}={v}" for k, v in shown.items()) + f", {p.images_per_s:.0f} img/s")
-            self.bar.bar_format = "{desc}: {percentage:3.0f}%|{bar}| " + info.replace("{", "(").replace("}", ")")
-            self.bar.n = round(1000 * p.done)
-            self.bar.refresh()
+            self._show(p, f"step {p.step}, {_clock(p.elapsed)} elapsed, ETA {_clock(eta)}, "
+                       + ", ".join(f"{k}={v}" for k, v in shown.items()) + f", {p.images_per_s:.0f} img/s")
         elif self.last is None or now - self.last >= self.every or p.done >= 1.0:
             self.last = now
             print(f"{self.name}: step {p.step} ({100 * p.done:.0f}%), {_clock(p.elapsed)} elapsed, ETA {_clock(eta)}, "
@@ -147,6 +178,8 @@ def cmd_train(args) -> int:
             raise GankitError("--resume auto needs a preset and --out DIR (resumed if it is a run, else started)")
         cfg, run_dir = prepare(args.preset, args.out, args.overrides)
     else:
+        if args.resume:
+            args.resume = str(_run_dir(args.resume))
         if args.resume and args.out and Path(args.out) != Path(args.resume):
             raise GankitError("--out and --resume name different run directories; --resume continues RUN in place")
         cfg, run_dir = prepare(args.preset, args.resume or args.out, args.overrides, resume=bool(args.resume))
@@ -182,7 +215,7 @@ def cmd_sample(args) -> int:
         raise GankitError(f"--out and --png name the same file {out}")
     if out is None and png is None and not args.show:
         raise GankitError("nothing to write: pass --out FILE.npz, --png FILE.png or --show K")
-    written = Run(Path(args.run)).write_samples(out, args.n, args.seed, labels, grid=png, text=args.show)
+    written = Run(_run_dir(args.run)).write_samples(out, args.n, args.seed, labels, grid=png, text=args.show)
     if out is not None:
         print(f"wrote {out}: " + ", ".join(f"{k} {np.dtype(d)}{[args.n, *shape]}" for k, (d, shape) in written.arrays.items()))
     if png is not None:
@@ -208,8 +241,63 @@ def _parse_labels(text: str | None) -> list[int] | None:
 def cmd_eval(args) -> int:
     from gankit.api import Run
 
-    run = Run(Path(args.run))
-    print(json.dumps(_shown(run.evaluate(args.n, modes=args.modes))))
+    run = Run(_run_dir(args.run))
+    result = run.evaluate(args.n, modes=args.modes)
+    print(json.dumps(_shown(result)))
+    if result.get("kid") is not None:
+        print(KID_NOTE, file=sys.stderr)
+    return 0
+
+
+KID_NOTE = ("note: kid is on the scale of the backbone's 128 features, not Inception's 2,048: compare it between "
+            "runs on the same backbone only (digits: real vs real about 0 +- 10, noise about 18,000; docs/metrics.md)")
+
+
+# ------------------------------------------------------------------ runs at hand, presets, export
+def cmd_runs(args) -> int:
+    from gankit.runlist import RUNS_ROOT, format_runs, list_runs
+
+    runs = list_runs(Path(args.dir) if args.dir else RUNS_ROOT)
+    if args.json:
+        for r in runs:
+            print(json.dumps(r.as_dict()))
+    else:
+        print(format_runs(runs))
+    return 0
+
+
+def cmd_show(args) -> int:
+    from gankit.show import format_show, show
+
+    print(format_show(show(args.preset, args.overrides, steps=args.steps)))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from gankit.export import export
+
+    out = _open_out(Path(args.out), args.overwrite)
+    w = export(_run_dir(args.run), out, args.format)
+    inputs = ", ".join(f"{k} [N, {w['z_dim']}] float32" if k == "z" else f"{k} [N] int64 ({w['labels']})"
+                       for k in w["inputs"])
+    lo, hi = w["value_range"]
+    print(f"wrote {w['path']}: {w['format']}, {w['bytes']:,d} bytes, generator of {w['run']} at step {w['step']}")
+    print(f"  inputs: {inputs}; output: images [N, {', '.join(map(str, w['shape']))}] float32 in [{lo:g}, {hi:g}]")
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from gankit.interpolate import interpolate
+
+    png = _open_out(Path(args.png), args.overwrite)
+    gif = _open_out(Path(args.gif), args.overwrite) if args.gif else None
+    if gif is not None and gif.resolve() == png.resolve():
+        raise GankitError(f"--png and --gif name the same file {png}")
+    w = interpolate(_run_dir(args.run), png, gif, rows=args.rows, steps=args.steps, seed=args.seed)
+    print(f"wrote {png}: {w['rows']} rows of {w['steps']} images (seed {w['seed']}, step {w['step']} of {w['run']})"
+          + (", one class per row" if w["conditional"] else ""))
+    if gif is not None:
+        print(f"wrote {gif}")
     return 0
 
 
@@ -218,7 +306,7 @@ def cmd_sae_encode(args) -> int:
     from gankit.reproduce.sae import encode_run
 
     out = _open_out(Path(args.out), args.overwrite)
-    arrays = encode_run(Path(args.run), args.unit)
+    arrays = encode_run(_run_dir(args.run), args.unit)
     atomic_write(out, lambda fh: np.savez(fh, **arrays), what="symbols")
     print(f"wrote {out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in arrays.items()))
     return 0
@@ -228,10 +316,11 @@ def cmd_sae_probe(args) -> int:
     from gankit.reproduce.sae import probe_run
 
     def progress(p) -> None:
-        print(f"baseline dcgan: step {p.step}", file=sys.stderr, flush=True)
+        if p.stage != "evaluate":
+            print(f"baseline dcgan: {p.note if p.stage == 'note' else f'step {p.step}'}", file=sys.stderr, flush=True)
 
-    result = probe_run(Path(args.run), args.labels_per_class, args.seed, args.classifier, args.unit,
-                       dcgan=not args.no_dcgan, dcgan_run=Path(args.dcgan) if args.dcgan else None,
+    result = probe_run(_run_dir(args.run), args.labels_per_class, args.seed, args.classifier, args.unit,
+                       dcgan=not args.no_dcgan, dcgan_run=_run_dir(args.dcgan) if args.dcgan else None,
                        progress=None if args.quiet else progress)
     print(json.dumps(_shown(result)))
     return 0
@@ -241,7 +330,7 @@ def cmd_sae_reconstruct(args) -> int:
     from gankit.reproduce.sae import reconstruction_report
 
     png = _open_out(Path(args.png), args.overwrite) if args.png else None
-    result = reconstruction_report(Path(args.run), png, cols=args.cols, blocks=args.blocks, seed=args.seed)
+    result = reconstruction_report(_run_dir(args.run), png, cols=args.cols, blocks=args.blocks, seed=args.seed)
     print(json.dumps(_shown(result)))
     return 0
 
@@ -250,7 +339,7 @@ def cmd_sae_sphere(args) -> int:
     from gankit.reproduce.sae import sphere_plot
 
     png = _open_out(Path(args.png), args.overwrite)
-    print(json.dumps(_shown(sphere_plot(Path(args.run), png, n=args.n, seed=args.seed))))
+    print(json.dumps(_shown(sphere_plot(_run_dir(args.run), png, n=args.n, seed=args.seed))))
     return 0
 
 
@@ -276,10 +365,13 @@ def cmd_reproduce(args) -> int:
     command = "gankit reproduce " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"gankit reproduce {args.paper}"
     if args.report_only and args.retrain:
         raise GankitError("--report-only and --retrain contradict each other")
+    if args.from_dir and not args.report_only:
+        raise GankitError("--from reads the records of finished runs: it needs --report-only")
     report = reproduce(args.paper, args.budget, out, seeds=args.seeds, retrain=args.retrain, only=only,
                        report_only=args.report_only,
                        overrides=args.overrides, data_root=Path(args.data_root) if args.data_root else None,
-                       progress=progress, command=command)
+                       progress=progress, command=command, jobs=args.jobs,
+                       from_dir=Path(args.from_dir) if args.from_dir else None)
     for c in report.claims:
         print(f"{c.section:18s} {c.verdict:15s} {c.claim}")
     print(f"report: {out / 'report.md'}  {out / 'report.html'}")
@@ -291,21 +383,24 @@ def cmd_reproduce(args) -> int:
 def cmd_compare(args) -> int:
     import time
 
-    from gankit.compare import compare, metric_table, parse_budget
+    from gankit.compare import compare, mean_table, metric_table, parse_budget, spread_lines
 
     budget = parse_budget(args.budget)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def on_start(preset: str, i: int, n: int) -> None:
         if not args.quiet:
-            print(f"[{i + 1}/{n}] training {preset} for {budget} (seed {args.seed})", file=sys.stderr, flush=True)
+            seed = "" if args.seeds > 1 else f" (seed {args.seed})"  # several seeds: the name carries it
+            print(f"[{i + 1}/{n}] training {preset} for {budget}{seed}", file=sys.stderr, flush=True)
 
-    entries = compare(args.presets, budget, out, seed=args.seed, overrides=args.set or [],
-                      overwrite=args.overwrite, on_start=on_start)
-    header, rows = metric_table(entries)
+    entries = compare(args.presets, budget, out, seed=args.seed, seeds=args.seeds, jobs=args.jobs,
+                      overrides=args.set or [], overwrite=args.overwrite, on_start=on_start)
+    header, rows = mean_table(entries) if args.seeds > 1 else metric_table(entries)
     print(" | ".join(header))
     for row in rows:
         print(" | ".join(row))
+    if args.seeds > 1:
+        print("within the seeds' spread: " + ("; ".join(spread_lines(entries)) or "none"))
     print(f"report: {out / 'report.html'}  {out / 'report.md'}")
     return 0
 
@@ -349,7 +444,8 @@ def _train_parser(sub) -> None:
     s.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=2000 optim.g.lr=2e-4")
     s.add_argument("--out", help="run directory (default runs/<preset>/<timestamp>)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint; "
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint "
+                   "(runs/PRESET: its newest run; latest: the newest); "
                    "'auto' (with --out DIR): resume DIR if it is a run, else start it (torchrun restarts)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_train)
@@ -357,7 +453,7 @@ def _train_parser(sub) -> None:
 
 def _sample_parser(sub) -> None:
     s = sub.add_parser("sample", help="draw samples from a trained run")
-    s.add_argument("run", help="run directory (from gankit train)")
+    s.add_argument("run", help=_RUN_HELP)
     s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", help="write an .npz (images uint8, labels for conditional runs); a .png name writes the grid, as --png")
     s.add_argument("--png", help="write a sample grid PNG")
@@ -371,7 +467,7 @@ def _sample_parser(sub) -> None:
 
 def _eval_parser(sub) -> None:
     s = sub.add_parser("eval", help="print one JSON line of metrics for a run")
-    s.add_argument("run", help="run directory (from gankit train)")
+    s.add_argument("run", help=_RUN_HELP)
     s.add_argument("--n", type=int, help="number of samples (default train.eval_samples)")
     s.add_argument("--modes", action="store_true", help="mnist-stacked runs: add modes_covered (of 1000) and "
                    "modes_kl (PacGAN's numbers use --n 26000)")
@@ -384,14 +480,14 @@ def _sae_parser(sub) -> None:
                                parser_class=_Parser)
 
     s = sae.add_parser("encode", help="symbols of the whole training set to .npz")
-    s.add_argument("run", help="symbolic autoencoder run directory")
+    s.add_argument("run", help="symbolic autoencoder run directory (runs/PRESET, latest: as for sample)")
     s.add_argument("--out", required=True, help="output .npz (symbols float32 [N, m], labels int64 [N])")
     s.add_argument("--unit", type=int, default=1, choices=(0, 1), help="encoder unit (default 1, the generalizing one)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.set_defaults(func=cmd_sae_encode)
 
     s = sae.add_parser("probe", help="few-label probe vs raw pixels and DCGAN features")
-    s.add_argument("run", help="symbolic autoencoder run directory")
+    s.add_argument("run", help="symbolic autoencoder run directory (runs/PRESET, latest: as for sample)")
     s.add_argument("--labels-per-class", type=int, default=10, help="labelled training examples per class (default 10)")
     s.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn")
     s.add_argument("--classifier", default="logreg", choices=("logreg", "knn"), help="probe classifier (default logreg)")
@@ -402,7 +498,7 @@ def _sae_parser(sub) -> None:
     s.set_defaults(func=cmd_sae_probe)
 
     s = sae.add_parser("reconstruct", help="reconstruction grid and class agreement")
-    s.add_argument("run", help="symbolic autoencoder run directory")
+    s.add_argument("run", help="symbolic autoencoder run directory (runs/PRESET, latest: as for sample)")
     s.add_argument("--png", help="grid: rows of real images, G(E_0(x)), G(E_1(x))")
     s.add_argument("--cols", type=int, default=10, help="images per row (default 10)")
     s.add_argument("--blocks", type=int, default=3, help="blocks of three rows (default 3)")
@@ -435,7 +531,10 @@ def _compare_parser(sub) -> None:
     s = sub.add_parser("compare", help="train presets for the same budget and seed; side-by-side report")
     s.add_argument("presets", nargs="+", help="preset names (or YAML files)")
     s.add_argument("--budget", default="300s", help="per preset: 300s, 5m, 1h or 2000steps (default 300s)")
-    s.add_argument("--seed", type=int, default=0, help="train.seed of every run (default 0)")
+    s.add_argument("--seed", type=int, default=0, help="train.seed of every run (default 0); the first of --seeds")
+    s.add_argument("--seeds", type=int, default=1, help="train each preset on K seeds (seed .. seed+K-1): the report "
+                   "gives mean and spread, and which differences lie within the spread (default 1)")
+    s.add_argument("--jobs", type=int, default=1, help="runs trained at a time, each on its share of the cores (default 1)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override for every preset (repeatable)")
     s.add_argument("--out", help="report directory (default runs/compare-<timestamp>)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
@@ -458,12 +557,53 @@ def _reproduce_parser(sub) -> None:
     s.add_argument("--report-only", action="store_true",
                    help="train nothing: report the runs in --out as they stand (unfinished ones too)")
     s.add_argument("--export", metavar="DOCS_DIR", help="also copy the report to DOCS_DIR/PAPER.md with its images")
+    s.add_argument("--jobs", type=int, default=1, help="runs trained at a time, each on its share of the cores (default 1)")
+    s.add_argument("--from", dest="from_dir", metavar="DIR", help="with --report-only: judge the records under "
+                   "DIR/PAPER/runs/ (e.g. committed ones) instead of --out's runs")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=cmd_reproduce)
 
 
-COMMANDS = [_list_parser, _train_parser, _sample_parser, _eval_parser, _sae_parser, _bench_parser,
-            _compare_parser, _reproduce_parser]
+def _runs_parser(sub) -> None:
+    s = sub.add_parser("runs", help="list the runs under runs/ (or DIR): preset, step/budget, state, IS, FID, age")
+    s.add_argument("dir", nargs="?", help="folder to list (default runs)")
+    s.add_argument("--json", action="store_true", help="one JSON object per run instead of the table")
+    s.set_defaults(func=cmd_runs)
+
+
+def _show_parser(sub) -> None:
+    s = sub.add_parser("show", help="a preset before training it: config, parameter counts, data, pace here")
+    s.add_argument("preset", help="preset name (gankit list --presets) or a YAML file")
+    s.add_argument("overrides", nargs="*", help="dotted overrides, as for gankit train")
+    s.add_argument("--steps", type=int, default=3, help="training steps timed for the pace (default 3; 0: none)")
+    s.set_defaults(func=cmd_show)
+
+
+def _export_parser(sub) -> None:
+    s = sub.add_parser("export", help="write a run's generator as ONNX, TorchScript or torch.export to use elsewhere")
+    s.add_argument("run", help=_RUN_HELP)
+    s.add_argument("--out", required=True, help="file to write: .onnx, .pt (torchscript) or .pt2 (torch.export)")
+    s.add_argument("--format", choices=("onnx", "torchscript", "torch.export"), help="default: from the --out suffix")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    s.set_defaults(func=cmd_export)
+
+
+def _interpolate_parser(sub) -> None:
+    s = sub.add_parser("interpolate", help="rows of spherical interpolations between random latents (PNG, GIF)")
+    s.add_argument("run", help=_RUN_HELP)
+    s.add_argument("--png", required=True, help="the grid: one row per walk")
+    s.add_argument("--gif", help="also an animation of the walks")
+    s.add_argument("--rows", type=int, default=8, help="walks (default 8; conditional runs: row i is class i mod K)")
+    s.add_argument("--steps", type=int, default=10, help="images per walk, both ends included (default 10)")
+    s.add_argument("--seed", type=int, default=0, help="which latents are drawn (default 0)")
+    s.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    s.set_defaults(func=cmd_interpolate)
+
+
+_RUN_HELP = "run directory; runs/PRESET: its newest run; latest: the newest run under runs/"
+
+COMMANDS = [_list_parser, _show_parser, _train_parser, _runs_parser, _sample_parser, _eval_parser,
+            _export_parser, _interpolate_parser, _sae_parser, _bench_parser, _compare_parser, _reproduce_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -489,7 +629,10 @@ COUNTS = {
     cmd_sae_reconstruct: {"cols": ("--cols", 1, 1000), "blocks": ("--blocks", 1, 1000)},
     cmd_sae_sphere: {"n": ("--n", 1, MAX_SAMPLES)},
     cmd_bench: {"seconds": ("--seconds", 0.1, 86400.0), "threads": ("--threads", 1, 4096)},
-    cmd_reproduce: {"seeds": ("--seeds", 1, None)},
+    cmd_reproduce: {"seeds": ("--seeds", 1, None), "jobs": ("--jobs", 1, 1024)},
+    cmd_compare: {"seeds": ("--seeds", 1, 1000), "jobs": ("--jobs", 1, 1024)},
+    cmd_show: {"steps": ("--steps", 0, 100)},
+    cmd_interpolate: {"rows": ("--rows", 1, 64), "steps": ("--steps", 2, 64)},  # interpolate.MAX_ROWS, MAX_STEPS
 }
 
 

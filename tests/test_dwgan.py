@@ -62,8 +62,9 @@ def test_board_metrics_on_hand_made_sets():
     ])
     stats = board_stats(samples, train, players=2)
     # the third sample is new, but not new up to symmetry
-    assert stats == {"valid": 75.0, "mean_max_gain": (3 + 3 + 3 + 1) / 4, "unique": 75.0, "new": 50.0,
-                     "new_sym": 25.0}
+    # shares are fractions, as the image metrics (3 of 4 valid: 0.75, not 75 %)
+    assert stats == {"valid": 0.75, "mean_max_gain": (3 + 3 + 3 + 1) / 4, "unique": 0.75, "new": 0.5,
+                     "new_sym": 0.25}
 
 
 def test_board_symmetries_are_the_eight_rotations_and_reflections():
@@ -201,7 +202,8 @@ def test_short_training_raises_valid_fraction_and_cli_outputs(tmp_path, capsys):
     before = board_metrics(data, untrained.generate(1000))["valid"]
     out = tmp_path / "run"
     result = train(cfg, out, data=data)
-    assert result["valid"] > before + 10, (before, result["valid"])
+    assert result["valid"] > before + 0.10, (before, result["valid"])  # 10 points of the valid share
+    assert all(0.0 <= result[k] <= 1.0 for k in ("valid", "unique", "new", "fixed100_valid", "fixed100_unique"))
     assert {"fixed100_valid", "fixed100_unique", "fixed100_new", "fixed100_mean_max_gain"} <= set(result)
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3  # steps 100, 200 and the final 300 (once)
 

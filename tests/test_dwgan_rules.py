@@ -21,10 +21,10 @@ def run_of(tmp_path, name, series, every=10):
 
 
 def test_crossing_is_the_interval_between_two_evaluations(tmp_path):
-    r = run_of(tmp_path, "a", {"valid": [50, 80, 95, 99]})
-    assert crossing(r, "valid", 90) == (20, 30)  # between the evaluation at 20 (80%) and at 30 (95%)
-    assert crossing(r, "valid", 50) == (0, 10)
-    assert crossing(r, "valid", 100) == (40, math.inf)  # never: at least its 40 updates
+    r = run_of(tmp_path, "a", {"valid": [0.5, 0.8, 0.95, 0.99]})  # shares are fractions in the records
+    assert crossing(r, "valid", 0.9) == (20, 30)  # between the evaluation at 20 (80%) and at 30 (95%)
+    assert crossing(r, "valid", 0.5) == (0, 10)
+    assert crossing(r, "valid", 1.0) == (40, math.inf)  # never: at least its 40 updates
 
 
 @pytest.mark.parametrize("dw, wg, expect", [
@@ -51,9 +51,9 @@ def test_fair_grids_need_the_baselines_grid_inside_for_a_positive_verdict():
 
 
 @pytest.mark.parametrize("gain, unique, expect", [
-    ([3.5, 4.8, 4.9, 4.7], [100, 98, 60, 5], "reproduced"),
-    ([3.5, 4.8, 4.9, 4.7], [100, 98, 90, 85], "partly"),  # the peak, no collapse
-    ([3.0, 3.1, 3.2, 3.1], [100, 98, 90, 85], "not reproduced"),
+    ([3.5, 4.8, 4.9, 4.7], [1, 0.98, 0.6, 0.05], "reproduced"),
+    ([3.5, 4.8, 4.9, 4.7], [1, 0.98, 0.9, 0.85], "partly"),  # the peak, no collapse
+    ([3.0, 3.1, 3.2, 3.1], [1, 0.98, 0.9, 0.85], "not reproduced"),
 ])
 def test_collapse_rule(tmp_path, gain, unique, expect):
     r = run_of(tmp_path, "c", {"mean_max_gain": gain, "unique": unique}, every=200)  # steps 200..800
@@ -61,19 +61,35 @@ def test_collapse_rule(tmp_path, gain, unique, expect):
 
 
 @pytest.mark.parametrize("valid, unique, expect", [
-    ([60, 96, 95], [80, 55, 50], "reproduced"), ([60, 96, 95], [80, 20, 8], "partly"),
-    ([60, 70, 75], [80, 60, 50], "partly"), ([60, 70, 75], [80, 20, 8], "not reproduced"),
+    ([0.6, 0.96, 0.95], [0.8, 0.55, 0.5], "reproduced"), ([0.6, 0.96, 0.95], [0.8, 0.2, 0.08], "partly"),
+    ([0.6, 0.7, 0.75], [0.8, 0.6, 0.5], "partly"), ([0.6, 0.7, 0.75], [0.8, 0.2, 0.08], "not reproduced"),
 ])
 def test_penalty_rule(tmp_path, valid, unique, expect):
     assert penalty_rule(run_of(tmp_path, "p", {"valid": valid, "unique": unique})).verdict == expect
 
 
 @pytest.mark.parametrize("valid, unique, expect", [
-    ([60, 99, 98], [90, 40, 5], "reproduced"), ([60, 99, 98], [90, 40, 30], "partly"),
-    ([60, 99, 98], [90, 85, 86], "not reproduced"),
+    ([0.6, 0.99, 0.98], [0.9, 0.4, 0.05], "reproduced"), ([0.6, 0.99, 0.98], [0.9, 0.4, 0.3], "partly"),
+    ([0.6, 0.99, 0.98], [0.9, 0.85, 0.86], "not reproduced"),
 ])
 def test_no_penalty_collapse_rule(tmp_path, valid, unique, expect):
     assert no_penalty_collapse_rule(run_of(tmp_path, "n", {"valid": valid, "unique": unique})).verdict == expect
+
+
+def test_records_in_percent_from_before_the_unit_change_read_as_fractions(tmp_path):
+    """Older records hold the shares as percentages (up to 100): the rules read them as the
+    same fractions, so a committed report rebuilds to the same verdicts; gain is not a share."""
+    from gankit.reproduce.dwgan import curves, level
+
+    old = run_of(tmp_path, "old", {"valid": [50, 80, 95, 99], "unique": [90, 85, 40, 5], "mean_max_gain": [2, 2.5, 3, 3]})
+    new = run_of(tmp_path, "new", {"valid": [0.5, 0.8, 0.95, 0.99], "unique": [0.9, 0.85, 0.4, 0.05],
+                                   "mean_max_gain": [2, 2.5, 3, 3]})
+    assert crossing(old, "valid", 0.9) == crossing(new, "valid", 0.9) == (20, 30)
+    assert penalty_rule(old) == penalty_rule(new)
+    assert "best valid 99%, last unique 5%" in penalty_rule(new).why
+    assert curves(old.dir)["valid"] == curves(new.dir)["valid"] == ([10, 20, 30, 40], [0.5, 0.8, 0.95, 0.99])
+    assert curves(old.dir)["mean_max_gain"][1] == [2, 2.5, 3, 3]
+    assert level("valid", 0.9) == "90% valid" and level("mean_max_gain", 4.5) == "mean_max_gain 4.5"
 
 
 def test_no_penalty_collapse_rule_without_board_metrics_is_inconclusive(tmp_path):

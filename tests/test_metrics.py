@@ -280,3 +280,25 @@ def test_default_cache_dir_is_the_users_cache_unless_gankit_cache(monkeypatch, t
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "gankit"
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"
+
+
+def test_classifier_pending_names_the_cache_file_until_it_is_written(tmp_path):
+    """What the loop tells before the first evaluation: the file the classifier will be cached in,
+    None once it is there, None for data scored without a classifier (boards, unlabelled or too
+    few images: 71 labelled images are one batch of 64 after the held-out tenth)."""
+    import torch
+
+    from gankit.data.base import Dataset
+    from gankit.metrics import classifier_pending
+    from gankit.metrics.classifier import cache_path, get_classifier
+    from gankit.metrics.images import has_classifier
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(71, 1, 8, 8, generator=g) * 2 - 1
+    small = Dataset("tiny", x, torch.arange(71) % 2, num_classes=2)
+    assert has_classifier(small) and not has_classifier(Dataset("tiny", x[:70], torch.arange(70) % 2, num_classes=2))
+    assert not has_classifier(Dataset("nolabels", x, None))
+    assert classifier_pending(Dataset("nolabels", x, None), tmp_path) is None
+    assert classifier_pending(small, tmp_path) == cache_path(small, tmp_path)
+    get_classifier(small, tmp_path)
+    assert classifier_pending(small, tmp_path) is None

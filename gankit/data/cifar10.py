@@ -21,6 +21,9 @@ from gankit.registry import DATASETS
 
 CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 SUBDIR = "cifar-10-batches-py"
+CIFAR_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"  # the dataset's official page
+GET_IT = (f"download 'CIFAR-10 python version' (cifar-10-python.tar.gz, about 160 MB) from {CIFAR_PAGE} and "
+          f"unpack it there (tar xzf cifar-10-python.tar.gz makes {SUBDIR}/); gankit downloads nothing")
 
 # The only globals a CIFAR batch needs: numpy array reconstruction (numpy 1 and 2 module
 # paths) and, in protocol-2 pickles written by Python 3, bytes rebuilt via _codecs.encode.
@@ -71,8 +74,7 @@ def _batch_dir(root: Path) -> Path:
         if (cand / "test_batch").is_file() or (cand / "data_batch_1").is_file():
             return cand
     raise GankitError(
-        f"CIFAR-10 file not found: expected {root / 'data_batch_1'} (or {root / SUBDIR / 'data_batch_1'}); "
-        "get the python version from https://www.cs.toronto.edu/~kriz/cifar.html"
+        f"CIFAR-10 files not found: expected data_batch_1..5 and test_batch in {root} (or {root / SUBDIR}); {GET_IT}"
     )
 
 
@@ -81,14 +83,15 @@ def cifar10(cfg: CIFAR10Config) -> Dataset:
     """CIFAR-10 scaled to [-1, 1] (python pickle batches under data.root)."""
     if cfg.root is None:
         raise GankitError(
-            "dataset 'cifar10' needs data.root=DIR containing data_batch_1..5 and test_batch (no embedded copy)"
-        )
+            f"dataset 'cifar10' needs data.root=DIR, a folder holding data_batch_1..5 and test_batch "
+            f"(or {SUBDIR}/ with them; no embedded copy): {GET_IT}")
     base = _batch_dir(Path(cfg.root).expanduser())
     parts = []
     for name in CIFAR_FILES[cfg.split]:
         path = base / name
         if not path.is_file():
-            raise GankitError(f"CIFAR-10 file not found: expected {path}")
+            raise GankitError(f"CIFAR-10 file not found: expected {path} (the {cfg.split} split needs "
+                              f"{', '.join(CIFAR_FILES[cfg.split])}); {GET_IT}")
         parts.append(read_cifar_batch(path))
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])

@@ -20,6 +20,12 @@ from gankit.errors import GankitError, first_line
 from gankit.registry import DATASETS
 
 SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
+SVHN_PAGE = "http://ufldl.stanford.edu/housenumbers/"  # the dataset's official page (format 2, cropped digits)
+
+
+def _get_it(split: str) -> str:
+    return (f"download {SVHN_FILES[split]} ('Format 2: cropped digits', about 180 MB for train) from {SVHN_PAGE} "
+            "into that folder; gankit downloads nothing")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
@@ -69,11 +75,12 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def svhn(cfg: SVHNConfig) -> Dataset:
     """SVHN 32x32 colour digits scaled to [-1, 1] (train_32x32.mat / test_32x32.mat under data.root)."""
     if cfg.root is None:
-        raise GankitError("dataset 'svhn' needs data.root=DIR containing train_32x32.mat (no embedded copy)")
+        raise GankitError(f"dataset 'svhn' needs data.root=DIR, a folder holding {SVHN_FILES[cfg.split]} (no embedded "
+                          f"copy): {_get_it(cfg.split)}")
     base = Path(cfg.root).expanduser()
     path = base / SVHN_FILES[cfg.split]
     if not path.is_file():
-        raise GankitError(f"SVHN file not found: expected {path} (download it from http://ufldl.stanford.edu/housenumbers/)")
+        raise GankitError(f"SVHN file not found: expected {path}; {_get_it(cfg.split)}")
     images, labels = read_svhn_mat(path)
     x = torch.from_numpy(images).float().div_(127.5).sub_(1.0)
     return Dataset("svhn", x, torch.from_numpy(labels), num_classes=10,

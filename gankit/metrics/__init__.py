@@ -1,7 +1,8 @@
 """Sample metrics: ``evaluate`` picks the scorer for the dataset's kind.
 
 Images: IS/FID/class coverage on gankit's own digit classifier
-(:mod:`gankit.metrics.images`); stacked digits (``mnist-stacked``) channel by channel on the
+(:mod:`gankit.metrics.images`; images without labels: FID and the feature-set metrics on an
+untrained seeded CNN); stacked digits (``mnist-stacked``) channel by channel on the
 digit classifier, and their mode coverage (:mod:`gankit.metrics.modes`). Boards:
 :mod:`gankit.metrics.boards`.
 """
@@ -35,4 +36,19 @@ def evaluate(dataset: Dataset, samples, labels=None, cache_dir: Path | str | Non
     raise GankitError(f"no metrics for dataset kind '{dataset.kind}' (dataset '{dataset.name}')")
 
 
-__all__ = ["default_cache_dir", "evaluate"]
+def classifier_pending(dataset: Dataset, cache_dir: Path | str | None = None) -> Path | None:
+    """Where ``evaluate`` on ``dataset`` will first train and cache its metric classifier (about
+    half a minute on a CPU), or None when it needs none or one is cached already."""
+    from gankit.data.stacked import StackedDigits
+    from gankit.metrics.classifier import pending
+    from gankit.metrics.images import has_classifier
+
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    if isinstance(dataset, StackedDigits):  # scored on the classifier of its source digits
+        dataset = dataset.digits
+    if dataset.kind != "image" or not has_classifier(dataset):
+        return None
+    return pending(dataset, cache_dir)
+
+
+__all__ = ["classifier_pending", "default_cache_dir", "evaluate"]

@@ -1,11 +1,12 @@
 """The four tic-tac-toe metrics of dwgan.txt 5.1 (appendix ``count_valid``, ``stats_num``,
-``count_unique``, ``count_new``), computed on argmaxed boards.
+``count_unique``, ``count_new``), computed on argmaxed boards. Shares are fractions in [0, 1], as every gankit metric in the
+files (``metrics.jsonl``); the paper's figures give them as percentages (x 100).
 
-- ``valid``: % of boards where one player holds a row, column or diagonal;
+- ``valid``: share of boards where one player holds a row, column or diagonal;
 - ``mean_max_gain``: mean over boards of the most cells one player holds in one line
   (equals m exactly when every board is valid);
-- ``unique``: % of distinct boards among the samples;
-- ``new``: % of samples that are distinct boards absent from the training set
+- ``unique``: share of distinct boards among the samples;
+- ``new``: share of samples that are distinct boards absent from the training set
   (the appendix divides the count of new unique boards by the sample count);
 - ``new_sym``: as ``new``, but a board also counts as seen when it is a training board
   under a board symmetry and a relabelling of the players (``canonical_boards``): the
@@ -20,7 +21,7 @@ from gankit.data.tictactoe import canonical_boards, cells_to_boards, is_valid, m
 
 
 def board_stats(boards: np.ndarray, train_boards: np.ndarray, players: int) -> dict[str, float]:
-    """The four metrics of int boards [N, m, m] against the training boards [M, m, m]."""
+    """The four metrics (shares as fractions) of int boards [N, m, m] against the training boards [M, m, m]."""
     boards = np.asarray(boards)
     n = len(boards)
     if n == 0:
@@ -34,11 +35,11 @@ def board_stats(boards: np.ndarray, train_boards: np.ndarray, players: int) -> d
     m = boards.shape[1]
     new_sym = sum(row.tobytes() not in seen_sym for row in canonical_boards(distinct.reshape(-1, m, m)))
     return {
-        "valid": 100.0 * float(is_valid(boards).mean()),
+        "valid": float(is_valid(boards).mean()),
         "mean_max_gain": float(max_gain(boards, players).mean()),
-        "unique": 100.0 * len(distinct) / n,
-        "new": 100.0 * new / n,
-        "new_sym": 100.0 * new_sym / n,
+        "unique": len(distinct) / n,
+        "new": new / n,
+        "new_sym": new_sym / n,
     }
 
 

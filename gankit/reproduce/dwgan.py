@@ -10,7 +10,8 @@ learning-rate grid (G and D rates scaled together) that extends until its best p
 
 Claims are judged from the runs' ``metrics.jsonl`` alone (the board metrics on the paper's
 protocol, 100 samples of one fixed noise batch: ``fixed100_*``), so the report rebuilds from the
-committed records.
+committed records. Shares (valid, unique, new) are fractions in the records and the thresholds;
+the report's text gives them as percentages, as the paper does.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ BOARDS = {
 }
 METRICS = (("valid", "% valid"), ("mean_max_gain", "mean max player's gain"),
            ("unique", "% unique"), ("new", "% new"))
+SHARES = {"valid", "unique", "new", "new_sym"}  # fractions in the records (metrics/boards.py), percentages in the text
 # appendix B.1 exactly: softmax scale 7, z 10, G hidden 4x the output, n_critic 5, SGD 0.05 for
 # both, each rate times 0.95 every 50 of its iterations (per-step factors), no symmetries, no
 # weight decay; the WGAN baseline gets the same (the paper gives none of its settings)
@@ -43,7 +45,7 @@ GRIDS = {  # budget -> board -> (first lr scales, the most points an extended gr
     "smoke": {"3x3-2p": ((1.0,), 1), "5x5-8p": ((1.0,), 1)},
 }
 CLAIMS = {  # board -> (metric, threshold, section, what the paper says)
-    "3x3-2p": ("valid", 90.0, "5.1, Fig. 4a", "\"our DWGAN networks only take less than a third of the iterations "
+    "3x3-2p": ("valid", 0.90, "5.1, Fig. 4a", "\"our DWGAN networks only take less than a third of the iterations "
                "taken by the standard WGAN to achieve similar performance\": 3x3 boards, 2 players, 90% valid "
                "(best learning rate each)"),
     "5x5-8p": ("mean_max_gain", 4.5, "5.1, Fig. 4b", "the same on 5x5 boards with 8 players: mean max player's "
@@ -77,10 +79,31 @@ def curves(run_dir: Path, protocol: str = "fixed") -> dict[str, tuple[list[int],
     for metric, _ in METRICS:
         key = _key(metric, protocol)
         pts = sorted({int(r["step"]): float(r[key]) for r in records if key in r}.items())
+        pts = _as_fractions(metric, pts)
         out[metric] = ([s for s, _ in pts], [v for _, v in pts])
     if not out["valid"][0]:
         raise GankitError(f"{run_dir}/metrics.jsonl holds no board metrics ('{_key('valid', protocol)}')")
     return out
+
+
+def _as_fractions(metric: str, pts: list) -> list:
+    """Records written before the board shares became fractions (they held percentages, up to
+    100) read as fractions: a share above 1 can only be such a percentage."""
+    if metric.split("fixed100_")[-1] in SHARES and any(v > 1.0 for _, v in pts):
+        return [(s, v / 100.0) for s, v in pts]
+    return pts
+
+
+def _curve(r: RunResult, key: str) -> tuple[list, list]:
+    """``r.curve(fixed100_<key>)`` by step, shares as fractions (``_as_fractions``)."""
+    steps, values = r.curve(f"fixed100_{key}", by="step")
+    pts = _as_fractions(key, list(zip(steps, values)))
+    return [s for s, _ in pts], [v for _, v in pts]
+
+
+def level(key: str, value: float) -> str:
+    """A board metric as the text says it: shares as percentages (0.9 -> '90% valid')."""
+    return f"{100 * value:.0f}% {key}" if key in SHARES else f"{key} {value:.3g}"
 
 
 def first_step(steps: list[int], values: list[float], threshold: float) -> int | None:
@@ -99,7 +122,9 @@ def plot_curves(runs: dict[str, Path], png: Path, protocol: str = "fixed") -> Pa
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     for ax, (metric, title) in zip(axes.flat, METRICS):
         for i, (label, c) in enumerate(data.items()):
-            ax.plot(*c[metric], color=f"C{i}", linewidth=1.4, label=label)
+            steps, values = c[metric]
+            ax.plot(steps, [100 * v for v in values] if metric in SHARES else values, color=f"C{i}", linewidth=1.4,
+                    label=label)
         ax.set_title(title)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
@@ -115,7 +140,7 @@ def plot_curves(runs: dict[str, Path], png: Path, protocol: str = "fixed") -> Pa
 def crossing(r: RunResult, key: str, threshold: float) -> tuple[float, float]:
     """Where ``fixed100_<key>`` first reaches ``threshold``: the interval (lo, hi] between the
     evaluation before and the first at or above it; (the run's updates, inf) if it never does."""
-    steps, values = r.curve(f"fixed100_{key}", by="step")
+    steps, values = _curve(r, key)
     prev = 0.0
     for s, v in zip(steps, values):
         if v >= threshold:
@@ -159,16 +184,18 @@ def fair_grids(v: Verdict, ours: Grid, baseline: Grid) -> Verdict:
     return v
 
 
-def collapse_rule(r: RunResult, peak_key: str, peak: float, peak_by: int, after: int, floor: float = 10.0) -> Verdict:
-    """Figure 5a: ``peak_key`` reaches ``peak`` by iteration ``peak_by``, then % unique falls
-    below ``floor`` after iteration ``after``: both reproduced, one partly, neither not reproduced."""
-    s, v = r.curve(f"fixed100_{peak_key}", by="step")
+def collapse_rule(r: RunResult, peak_key: str, peak: float, peak_by: int, after: int, floor: float = 0.10) -> Verdict:
+    """Figure 5a: ``peak_key`` reaches ``peak`` by iteration ``peak_by``, then the unique share
+    falls below ``floor`` (a fraction) after iteration ``after``: both reproduced, one partly,
+    neither not reproduced."""
+    s, v = _curve(r, peak_key)
     top = max([y for x, y in zip(s, v) if x <= peak_by], default=float("nan"))
-    us, uv = r.curve("fixed100_unique", by="step")
+    us, uv = _curve(r, "unique")
     low = min([y for x, y in zip(us, uv) if x > after], default=float("nan"))
     high, falls = top >= peak, low < floor
-    text = (f"{peak_key} best {top:.3g} by {peak_by}; "
-            + (f"unique at least {low:.0f}% after {after}" if low == low else f"no evaluation after {after}"))
+    best = f"{100 * top:.0f}%" if peak_key in SHARES else f"{top:.3g}"
+    text = (f"{peak_key} best {best} by {peak_by}; "
+            + (f"unique at least {100 * low:.0f}% after {after}" if low == low else f"no evaluation after {after}"))
     if high and falls:
         return Verdict("reproduced", f"{text}: the peak, then the collapse")
     if high or falls:
@@ -176,14 +203,14 @@ def collapse_rule(r: RunResult, peak_key: str, peak: float, peak_by: int, after:
     return Verdict("not reproduced", f"{text}: neither the peak nor the collapse")
 
 
-def penalty_rule(r: RunResult, valid: float = 90.0, unique: float = 30.0) -> Verdict:
+def penalty_rule(r: RunResult, valid: float = 0.90, unique: float = 0.30) -> Verdict:
     """Figure 5b: with the norm penalty "96% valid samples while maintaining the diversity (around
-    50% unique)": the best % valid reaches ``valid`` and the last % unique stays at or above
-    ``unique``: both reproduced, one partly, neither not reproduced."""
-    _, v = r.curve("fixed100_valid", by="step")
-    _, u = r.curve("fixed100_unique", by="step")
+    50% unique)": the best valid share reaches ``valid`` and the last unique share stays at or
+    above ``unique`` (fractions): both reproduced, one partly, neither not reproduced."""
+    _, v = _curve(r, "valid")
+    _, u = _curve(r, "unique")
     best, last = max(v, default=float("nan")), (u[-1] if u else float("nan"))
-    text = f"best valid {best:.0f}%, last unique {last:.0f}%"
+    text = f"best valid {100 * best:.0f}%, last unique {100 * last:.0f}%"
     if best >= valid and last >= unique:
         return Verdict("reproduced", f"{text}: valid and diverse")
     if best >= valid or last >= unique:
@@ -191,22 +218,22 @@ def penalty_rule(r: RunResult, valid: float = 90.0, unique: float = 30.0) -> Ver
     return Verdict("not reproduced", f"{text}: neither")
 
 
-def no_penalty_collapse_rule(r: RunResult, floor: float = 10.0) -> Verdict:
+def no_penalty_collapse_rule(r: RunResult, floor: float = 0.10) -> Verdict:
     """Figure 5b's other curve: without the penalty the 3x3 DWGAN collapses after its best
-    validity: % unique after the best % valid falls under ``floor``: reproduced; under half its
-    peak: partly; otherwise not reproduced."""
-    vs, v = r.curve("fixed100_valid", by="step")
-    us, u = r.curve("fixed100_unique", by="step")
+    validity: the unique share after the best valid share falls under ``floor`` (a fraction):
+    reproduced; under half its peak: partly; otherwise not reproduced."""
+    vs, v = _curve(r, "valid")
+    us, u = _curve(r, "unique")
     if not v or not u:
         return Verdict("inconclusive", "data: no board metrics in the run's records")
     at = vs[v.index(max(v))]
     later = [y for x, y in zip(us, u) if x >= at]
     low, peak = min(later), max(u)
-    text = f"unique peaks at {peak:.0f}%, falls to {low:.0f}% after the best validity (iteration {at:.0f})"
+    text = f"unique peaks at {100 * peak:.0f}%, falls to {100 * low:.0f}% after the best validity (iteration {at:.0f})"
     if low < floor:
         return Verdict("reproduced", f"{text}: collapse")
     if low < peak / 2:
-        return Verdict("partly", f"{text}: diversity halves, no collapse under {floor:g}%")
+        return Verdict("partly", f"{text}: diversity halves, no collapse under {100 * floor:g}%")
     return Verdict("not reproduced", f"{text}: no collapse")
 
 
@@ -260,7 +287,7 @@ def _score(key: str, threshold: float):
     """Lower is better: the first iteration at the level, else (never) minus the best value."""
     def score(r: RunResult) -> float:
         hi = crossing(r, key, threshold)[1]
-        return hi if math.isfinite(hi) else 1e9 - max(r.curve(f"fixed100_{key}", by="step")[1] or [0.0])
+        return hi if math.isfinite(hi) else 1e9 - max(_curve(r, key)[1] or [0.0])
     return score
 
 
@@ -299,7 +326,7 @@ def board_claims(ctx: Context, board: str, exact: bool) -> tuple[Claim, dict[str
     lines = []
     for p in (dw_p, wg_p):
         pts = ", ".join(f"x{s:g}: {_it(crossing(r, key, threshold)[1])}" for s, r in grids[p].results())
-        lines.append(f"{label[p]} {grids[p].text()} (first iteration at {threshold:g} per lr: {pts})")
+        lines.append(f"{label[p]} {grids[p].text()} (first iteration at {level(key, threshold)} per lr: {pts})")
     png = plot_curves({f"{label[p]} {tag} (lr x{grids[p].best:g})": grids[p].best_result().dir for p in (dw_p, wg_p)},
                       ctx.figure(f"dwgan-vs-wgan-{board}-{tag}.png"))
     result = (f"{tag}: " + "; ".join(lines) + f". At the best rates, {len(runs[dw_p])} and {len(runs[wg_p])} seeds: "
@@ -350,10 +377,11 @@ def collapse_claims(ctx: Context) -> list[Claim]:
 def _curve_text(r: RunResult) -> str:
     parts = []
     for key, name in (("valid", "valid"), ("mean_max_gain", "gain"), ("unique", "unique")):
-        s, v = r.curve(f"fixed100_{key}", by="step")
+        s, v = _curve(r, key)
         if v:
             i = v.index(max(v))
-            parts.append(f"{name} best {v[i]:.3g} at {s[i]:.0f}, last {v[-1]:.3g}")
+            show = (lambda x: f"{100 * x:.0f}%") if key in SHARES else (lambda x: f"{x:.3g}")
+            parts.append(f"{name} best {show(v[i])} at {s[i]:.0f}, last {show(v[-1])}")
     return "; ".join(parts) + f" (iteration {r.updates})"
 
 

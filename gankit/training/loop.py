@@ -39,6 +39,8 @@ class Progress:
     images_per_s: float
     elapsed: float
     done: float = 0.0  # share of the budget used: the largest of steps, seconds and epochs (whichever ends first)
+    stage: str = "train"  # "train": a log row; "evaluate": an evaluation begins; "note": a message to show once
+    note: str = ""  # what the stage is doing, in words (evaluate, note)
 
 
 def budget_done(t, step: int, elapsed: float, epochs: float) -> float:
@@ -95,7 +97,7 @@ def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     run = _start(cfg, run_dir, world, device, overwrite, resume, data, lock)
     try:
         _run(run, progress, cache_dir)
-        final = _finish(run, cache_dir)
+        final = _finish(run, progress, cache_dir)
     finally:
         run.log.close()
     if world.is_main:
@@ -125,6 +127,7 @@ class RunInProgress:
     train_time: float = 0.0  # seconds inside train_step since the last log: images/s excludes eval and I/O
     total_time: float = 0.0
     gridded_at: int = -1
+    told_classifier: bool = False  # whether progress was told (or needed no telling) of the metric classifier
     start: float = field(default_factory=time.monotonic)
 
     def elapsed(self) -> float:
@@ -183,6 +186,7 @@ def _start(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     if state is not None:
         restore(model, batches, state, world)
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
+        check_not_finished(run_dir, cfg, step, elapsed_before, batches.epochs_done)
         pending = rank_state(state, world).get("log", {"sums": {}, "count": 0})
         world.on_main(commit_resume, run_dir, cfg, plan)
     else:
@@ -197,6 +201,56 @@ def _start(cfg: Config, run_dir: Path, world: World, device: torch.device, overw
     sync = None if model.ddp else (lambda: world.sync_buffers(model))  # what DDP's broadcast_buffers does
     return RunInProgress(cfg, run_dir, world, model, view, batches, ckpts, runlog, step, elapsed_before, sums,
                          int(pending["count"]), sync, drawn=batches.drawn, drawn_at_start=batches.drawn)
+
+
+def _tell_evaluation(run: RunInProgress, progress: Callable[[Progress], None] | None, cache_dir,
+                     final: bool) -> None:
+    """Before an evaluation: tell ``progress`` it begins and, once per run, that the metric
+    classifier is trained first (a silent pause of about half a minute otherwise)."""
+    if progress is None:
+        return
+    t = run.cfg.train
+    elapsed = run.elapsed()
+    b = run.batches
+    done = 1.0 if final else budget_done(t, run.step, elapsed, b.epoch + b.pos / len(b.perm))
+
+    def tell(stage: str, note: str) -> None:
+        progress(Progress(run.step, t.steps, {}, 0.0, elapsed, done=done, stage=stage, note=note))
+
+    if not run.told_classifier:
+        from gankit.metrics import classifier_pending
+
+        run.told_classifier = True
+        path = classifier_pending(run.model.data, cache_dir)
+        if path is not None:
+            name = run.model.data.name
+            what = "digit" if name.startswith("mnist") else f"'{name}'"
+            tell("note", f"training the {what} classifier for metrics, once; cached in {path}")
+    tell("evaluate", f"{'final evaluation' if final else 'evaluating'} ({t.eval_samples:,d} samples)")
+
+
+def check_not_finished(run_dir: Path, cfg: Config, step: int, elapsed: float, epochs: int) -> None:
+    """A resume of a run that reached its budget and has its final evaluation would only
+    evaluate again and append a second final row: one line instead, naming the key to raise.
+    (A run stopped during its final evaluation resumes into that evaluation.)"""
+    from gankit.training.logs import read_metrics
+
+    t = cfg.train
+    if step >= t.steps:
+        key, reached = "train.steps", f"step {step:,d} of train.steps={t.steps}"
+    elif t.seconds is not None and elapsed >= t.seconds:
+        key, reached = "train.seconds", f"{elapsed:.0f} s of train.seconds={t.seconds:g} at step {step:,d}"
+    elif t.epochs is not None and epochs >= t.epochs:
+        key, reached = "train.epochs", f"epoch {epochs} of train.epochs={t.epochs:g} at step {step:,d}"
+    else:
+        return
+    try:
+        rows = read_metrics(run_dir / "metrics.jsonl")
+    except (OSError, ValueError):
+        return  # the resume's own log checks report a damaged file
+    if rows and "images_per_s" in rows[-1] and rows[-1].get("step") == step:
+        raise GankitError(f"run {run_dir} is finished ({reached}, final metrics written); to train it further, "
+                          f"raise {key}: gankit train --resume {run_dir} {key}=...")
 
 
 def _run(run: RunInProgress, progress: Callable[[Progress], None] | None, cache_dir) -> None:
@@ -222,6 +276,7 @@ def _run(run: RunInProgress, progress: Callable[[Progress], None] | None, cache_
         epoch_eval = epoch_ended and t.eval_every_epochs and batches.epochs_done % t.eval_every_epochs == 0
         # the run's last step is evaluated and checkpointed once, by _finish
         if ((t.eval_every and step % t.eval_every == 0) or epoch_eval) and not last and world.is_main:
+            _tell_evaluation(run, progress, cache_dir, final=False)
             run.log.metrics(step, {"epoch": batches.epochs_done,
                                    **evaluate_model(run.model, t.eval_samples, cache_dir)})
         if step % t.ckpt_every == 0 and not last:
@@ -249,7 +304,7 @@ def _log(run: RunInProgress, progress: Callable[[Progress], None] | None, t0: fl
     run.drawn, run.train_time = batches.drawn, 0.0
 
 
-def _finish(run: RunInProgress, cache_dir) -> dict:
+def _finish(run: RunInProgress, progress: Callable[[Progress], None] | None, cache_dir) -> dict:
     """The final checkpoint, grid and evaluation (rank 0's metrics; {} on the other ranks)."""
     world, batches = run.world, run.batches
     if run.sums:
@@ -260,6 +315,7 @@ def _finish(run: RunInProgress, cache_dir) -> dict:
         run.grid()
     if not world.is_main:
         return {}
+    _tell_evaluation(run, progress, cache_dir, final=True)
     final = evaluate_model(run.model, run.cfg.train.eval_samples, cache_dir)
     final["images_per_s"] = world.size * (batches.drawn - run.drawn_at_start) / max(run.total_time, 1e-9)
     final["epoch"] = batches.epochs_done
