@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -682,6 +683,10 @@ def main(argv: list[str] | None = None) -> int:
         _exiting[0] = True
         print("gankit: terminated", file=sys.stderr)
         return 143
+    except BrokenPipeError:  # `gankit list | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's exit flush does not raise again
+        return 0
     finally:
         _exiting[0] = True
         if previous is not None:

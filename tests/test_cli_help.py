@@ -113,3 +113,15 @@ def test_printed_metrics_keep_four_significant_digits():
     assert _shown({"fid": 123.456789, "is": 1.0000049, "n": 2000, "hist": [0.0123456, 7], "name": "x"}) == \
         {"fid": 123.5, "is": 1.0, "n": 2000, "hist": [0.01235, 7], "name": "x"}
     assert _shown(1234567.0) == 1235000.0 and _shown(True) is True
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`gankit list | head -1`: the pipe closes under the printing; exit 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "gankit", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()  # what `head -1` does after its line
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
