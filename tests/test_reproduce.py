@@ -154,6 +154,12 @@ def test_report_notes_name_unfinished_runs_and_the_paper_budget(tmp_path, monkey
     assert "estimated at" not in (tmp_path / "paper" / "report.md").read_text()
 
 
+# ------------------------------------------------------------------ issue 30: verdict rules, records, jobs
+from gankit.reproduce.core import (VERDICTS, RunSpec, Verdict, compare_metrics, compare_seeds,  # noqa: E402
+                                   extend_grid, read_updates, settle)
+
+
+@pytest.mark.parametrize("verdict", ["reproduced", "partly", "not reproduced"])
 def test_a_smoke_run_decides_nothing(verdict):
     c = settle(Claim("1", "c", "r", verdict, "w", updates=3, paper_updates=3), "smoke")
     assert c.verdict == "inconclusive" and c.why.startswith("budget: a smoke run")
