@@ -142,6 +142,7 @@ def test_bad_options_are_one_line_errors(data):
         build_model(load_config("binarygan-mlp-dbn", ["data.name=mnist"]), grey)
 
 
+@pytest.mark.slow
 def test_record_model_writes_eval_histogram_and_figure(data, tmp_path, cache_dir):
     for preset, posts in (("binarygan-mlp-sbn", ["-"]), ("realvalued-mlp", ["threshold", "bernoulli"])):
         model = small_model(data, preset)
@@ -159,6 +160,7 @@ def test_record_model_writes_eval_histogram_and_figure(data, tmp_path, cache_dir
 
 
 # ------------------------------------------------------------- training
+@pytest.mark.slow
 def test_short_training_improves_fid(data, tmp_path, cache_dir):
     from gankit.training.loop import train
     from gankit.training.sampling import EVAL_SEED, evaluate_model

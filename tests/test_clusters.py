@@ -75,6 +75,7 @@ def _cfg(steps, *extra):
                                           "train.seed=2", f"train.steps={steps}", *extra])
 
 
+@pytest.mark.slow
 def test_self_conditioned_run_improves_and_resumes_bit_exactly(tmp_path, cache_dir):
     """G and D take the cluster as a 10-class label; users see an unconditional model (no label
     agreement, generate() draws clusters itself); IS rises over a short real run; a stop plus a

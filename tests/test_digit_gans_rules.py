@@ -212,6 +212,7 @@ def test_read_pace_gives_the_ratio_of_each_block(tmp_path):
     assert read_pace(r, "missing.json") is None and read_pace(None, "p.json") is None
 
 
+@pytest.mark.slow
 def test_smoke_decides_nothing_writes_records_and_rebuilds_from_them(tmp_path, cache_dir):
     out = tmp_path / "out"
     report = reproduce("digit-gans", "smoke", out, overrides=["train.threads=1"], cache_dir=cache_dir)

@@ -181,6 +181,7 @@ def pixel_fid(data, images: np.ndarray) -> float:
     return frechet_distance(*feature_stats(pooled(fake)), *feature_stats(pooled(data.x)))
 
 
+@pytest.mark.slow
 def test_a_short_run_on_a_shapes_folder_lowers_fid(tmp_path):
     """100 steps on 96 shapes in two class folders (the preset at width 8, a 5x learning rate for
     so short a run): the run's own FID (on the folder's classifier) and a pixel-space FID to the

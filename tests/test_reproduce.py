@@ -30,6 +30,7 @@ def test_bad_arguments_are_one_line(argv, message, capsys, tmp_path):
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_digit_gans_smoke_writes_reports_and_reuses_finished_runs(tmp_path, cache_dir, capsys):
     out = tmp_path / "dg"
     argv = ["reproduce", "digit-gans", "--budget", "smoke", "--out", str(out), "train.threads=1"]

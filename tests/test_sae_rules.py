@@ -232,6 +232,7 @@ def test_rows_obey_settle():
 
 
 # ------------------------------------------------------------------ the after hook and a smoke reproduction
+@pytest.mark.slow
 def test_after_hook_on_a_tiny_sphere_run(tmp_path, cache_dir):
     from gankit.catalogue import load_config
     from gankit.reproduce.sae import sae_record
@@ -256,6 +257,7 @@ def test_after_hook_on_a_tiny_sphere_run(tmp_path, cache_dir):
         assert (run / "record" / png).is_file()
 
 
+@pytest.mark.slow
 def test_smoke_decides_nothing_and_rebuilds_from_exported_records(tmp_path, cache_dir):
     only = ["sae-mnist", "sae-baseline-dcgan"]
     out = tmp_path / "out"

@@ -283,6 +283,7 @@ def test_info_codes_by_hand():
     assert info(feats, z).item() == pytest.approx(expected.item())
 
 
+@pytest.mark.slow
 def test_info_codes_train_q_and_resume_bit_exactly(tmp_path, cache_dir):
     """A short real run with InfoGAN codes: the code's cross entropy falls well below chance
     (ln 10) as G and Q learn; a stop plus a resume equals one run."""

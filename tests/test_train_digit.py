@@ -1,5 +1,7 @@
 """A short real training run of the demo preset (a conditional DCGAN) must improve FID well
 beyond the untrained net and follow the requested labels."""
+import pytest
+
 from gankit.catalogue import load_config
 from gankit.data import load_dataset
 from gankit.models import build_model
@@ -7,6 +9,7 @@ from gankit.training.loop import train
 from gankit.training.sampling import evaluate_model
 
 
+@pytest.mark.slow
 def test_dcgan_mnist_fast_improves_fid(tmp_path, cache_dir):
     cfg = load_config("cdcgan-mnist-demo", ["train.steps=300", "train.seconds=null", "train.eval_samples=1000",
                                            "train.tensorboard=false", "train.sample_every=100000"])
