@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.training.logs import is_final_row
 
 RUNS_ROOT = Path("runs")
 MARKER, LOCK = ".gankit-run", ".gankit-lock"  # training/rundir.py's names
@@ -110,7 +111,7 @@ def run_info(path: Path) -> RunInfo:
         scored = [r for r in rows if _number(r.get("fid")) is not None or _number(r.get("is")) is not None]
         if scored:
             info.is_, info.fid = _number(scored[-1].get("is")), _number(scored[-1].get("fid"))
-        if rows and "images_per_s" in rows[-1] and rows[-1].get("step") == step and step > 0:
+        if rows and is_final_row(rows[-1], step) and step > 0:
             info.state = "finished"
     except (GankitError, OSError) as exc:
         info.state, info.note = "unreadable", str(exc)[:200]

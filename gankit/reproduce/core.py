@@ -448,14 +448,14 @@ class _Staging(RunResult):
 
 
 def is_finished(run_dir: Path) -> bool:
-    """The loop's last act is the final metrics row, the only one with ``images_per_s``."""
-    from gankit.training.logs import read_metrics
+    """The loop's last act is the final metrics row (``training.logs.is_final_row``)."""
+    from gankit.training.logs import is_final_row, read_metrics
 
     try:
         rows = read_metrics(Path(run_dir) / "metrics.jsonl")
     except (ValueError, OSError):
         return False
-    return bool(rows) and "images_per_s" in rows[-1]
+    return bool(rows) and is_final_row(rows[-1])
 
 
 def what_is_left(run_dir: Path, cfg, rows: list[dict]) -> str:

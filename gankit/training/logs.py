@@ -65,6 +65,15 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
+FINAL_KEY = "images_per_s"  # the loop writes it into its final evaluation row only
+
+
+def is_final_row(row: dict, step: int | None = None) -> bool:
+    """Whether a ``metrics.jsonl`` row is the loop's final one (at ``step``, when given): what
+    marks a run finished for ``--resume``, ``gankit runs`` and ``reproduce``."""
+    return FINAL_KEY in row and (step is None or row.get("step") == step)
+
+
 def read_metrics(path: Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():

@@ -25,7 +25,7 @@ from gankit.training.checkpoint import (Checkpoints, check_losses_finite, check_
                                         rank_seed, rank_state, restore, rng_state, seed_everything)
 from gankit.training.distributed import (TrainingView, World, env_world_size, is_comm_failure, lost_contact,
                                          select_device, world_from_env)
-from gankit.training.logs import NoLog, RunLog, plot_curves
+from gankit.training.logs import FINAL_KEY, NoLog, RunLog, is_final_row, plot_curves
 from gankit.training.rundir import (RunLock, commit_resume, is_started, open_for_resume, restart_run_dir,
                                     start_run_dir)
 from gankit.training.sampling import check_model_fits_data, evaluate_model, save_sample_grid
@@ -248,7 +248,7 @@ def check_not_finished(run_dir: Path, cfg: Config, step: int, elapsed: float, ep
         rows = read_metrics(run_dir / "metrics.jsonl")
     except (OSError, ValueError):
         return  # the resume's own log checks report a damaged file
-    if rows and "images_per_s" in rows[-1] and rows[-1].get("step") == step:
+    if rows and is_final_row(rows[-1], step):
         raise GankitError(f"run {run_dir} is finished ({reached}, final metrics written); to train it further, "
                           f"raise {key}: gankit train --resume {run_dir} {key}=...")
 
@@ -317,7 +317,7 @@ def _finish(run: RunInProgress, progress: Callable[[Progress], None] | None, cac
         return {}
     _tell_evaluation(run, progress, cache_dir, final=True)
     final = evaluate_model(run.model, run.cfg.train.eval_samples, cache_dir)
-    final["images_per_s"] = world.size * (batches.drawn - run.drawn_at_start) / max(run.total_time, 1e-9)
+    final[FINAL_KEY] = world.size * (batches.drawn - run.drawn_at_start) / max(run.total_time, 1e-9)
     final["epoch"] = batches.epochs_done
     run.log.metrics(run.step, final)
     return final
