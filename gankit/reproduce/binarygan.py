@@ -29,7 +29,7 @@ import torch
 from gankit.io import atomic_write
 from gankit.report.curves import save_figure
 from gankit.reproduce.core import Claim, Context, Paper, RunResult, RunSpec, Verdict, fewest_updates, is_finished
-from gankit.reproduce.core import _write_record as write_record_dir  # whole or absent: record.tmp/ renamed
+from gankit.reproduce.core import write_record as record_run  # whole or absent: record.tmp/ renamed
 
 P = 18740  # the released code's generator updates: 20 epochs x (60,000 // 64) batches
 RELEASED_STEPS = P
@@ -523,7 +523,7 @@ def train_all(ctx: Context) -> dict[str, Arm]:
         for s, r in zip(specs, got):
             if r is not None and not r.record.is_dir() and is_finished(r.dir):
                 ctx.progress(f"recording {r.dir} (finished, no record yet)")
-                write_record_dir(s.after, r)
+                record_run(s.after, r)
     by: dict[str, list] = {}
     for s, r in zip(specs, got):
         by.setdefault(s.name, []).append(r)

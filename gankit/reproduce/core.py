@@ -389,7 +389,7 @@ class Context:
                 self.progress(f"reusing {run_dir}")
                 r = RunResult(run_dir, read_metrics(run_dir / "metrics.jsonl"), reused=True)
                 if s.after is not None and not r.record.is_dir():
-                    _write_record(s.after, r)  # a run trained before its paper had the hook
+                    write_record(s.after, r)  # a run trained before its paper had the hook
                 results[i] = self.used[run_dir.name] = r
                 continue
             resume = same and not self.retrain and _has_checkpoint(run_dir)
@@ -413,7 +413,7 @@ class Context:
                 continue
             r = RunResult(job.run_dir, read_metrics(job.run_dir / "metrics.jsonl"), reused=False)
             if s.after is not None:
-                _write_record(s.after, r)
+                write_record(s.after, r)
             results[i] = self.used[job.run_dir.name] = r
         if errors:
             raise GankitError(errors[0] if len(errors) == 1 else f"{len(errors)} runs failed; first {errors[0]}")
@@ -425,7 +425,7 @@ class Context:
         return base / f"{name}-s{seed}"
 
 
-def _write_record(after: Callable[[RunResult], None], r: RunResult) -> None:
+def write_record(after: Callable[[RunResult], None], r: RunResult) -> None:
     """Run an ``after`` hook into ``record.tmp/`` and rename it to ``record/``: a record is whole or absent."""
     tmp = r.dir / (RECORD_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
