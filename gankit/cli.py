@@ -279,7 +279,7 @@ def cmd_export(args) -> int:
 
     out = _open_out(Path(args.out), args.overwrite)
     w = export(_run_dir(args.run), out, args.format)
-    inputs = ", ".join(f"{k} [N, {w['z_dim']}] float32" if k == "z" else f"{k} [N] int64 ({w['labels']})"
+    inputs = ", ".join(f"{k} [N, {w['z_dim']}] float32" if k == "z" else f"{k} {w['labels']}" if w.get('label_shape') else f"{k} [N] int64 ({w['labels']})"
                        for k in w["inputs"])
     lo, hi = w["value_range"]
     print(f"wrote {w['path']}: {w['format']}, {w['bytes']:,d} bytes, generator of {w['run']} at step {w['step']}")

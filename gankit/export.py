@@ -2,7 +2,7 @@
 
 The exported graph is the run's sampling generator (the EMA copy when ``model.ema`` is on) in
 eval mode: input ``z`` float32 [N, z_dim] (and ``labels`` int64 [N] for a conditional run, or
-the cluster ids of a ``model.clusters`` run), output ``images`` float32 [N, C, H, W] in the
+the cluster ids of a ``model.clusters`` run, [N, C] with ``model.clusters_by=channel``), output ``images`` float32 [N, C, H, W] in the
 dataset's value range, any N. Fed the noise ``gankit sample`` draws for a seed, it gives the
 same images (``tests/test_export.py``).
 
@@ -66,7 +66,9 @@ def generator_of(model) -> tuple[Generator, dict]:
     if family != "gan" or not hasattr(model, "noise") or model.data.kind != "image":
         raise GankitError(f"export takes image GANs of the gan family; this run is family '{family}' "
                           f"on {model.data.kind} data '{model.data.name}'")
-    clusters = getattr(model, "clusters", None)
+    from gankit.models.labels import ChannelClusterLabels, clusters_of
+
+    clusters = clusters_of(model)
     conditional = bool(model.conditional or clusters is not None)
     info = {"z_dim": int(model.cfg.net.z_dim), "shape": list(model.data.shape),
             "value_range": [float(v) for v in model.data.value_range], "inputs": ["z"]}
@@ -74,8 +76,13 @@ def generator_of(model) -> tuple[Generator, dict]:
         info["inputs"].append("labels")
         if clusters is not None:  # G takes a cluster id; gankit draws them with these shares
             counts = clusters.counts.float()
-            info["labels"] = "cluster ids 0..%d, drawn with cluster_shares" % (clusters.k - 1)
             info["cluster_shares"] = [round(float(v), 6) for v in counts / counts.sum()]
+            if isinstance(clusters, ChannelClusterLabels):  # one id per channel, channel j's offset by j*k
+                info["labels"] = (f"[N, {clusters.channels}] int64: channel j's cluster id (0..{clusters.k - 1}, "
+                                  f"drawn with cluster_shares) plus j*{clusters.k}")
+                info["label_shape"] = [clusters.channels]
+            else:
+                info["labels"] = "cluster ids 0..%d, drawn with cluster_shares" % (clusters.k - 1)
         else:
             info["labels"] = f"classes 0..{model.data.num_classes - 1}"
     if model.cfg.model.info_codes:
@@ -85,7 +92,8 @@ def generator_of(model) -> tuple[Generator, dict]:
 
 def _examples(gen: Generator, info: dict) -> tuple:
     z = torch.zeros(2, info["z_dim"])
-    return (z, torch.zeros(2, dtype=torch.long)) if gen.conditional else (z,)
+    labels = torch.zeros(2, *info.get("label_shape", []), dtype=torch.long)
+    return (z, labels) if gen.conditional else (z,)
 
 
 def _dynamic(gen: Generator):

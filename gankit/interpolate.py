@@ -45,6 +45,7 @@ def _check_count(value, name: str, low: int, high: int) -> int:
 def interpolation_images(model, rows: int, steps: int, seed: int) -> np.ndarray:
     """uint8 images [rows, steps, H, W(, 3)] of slerp walks from ``seed`` (the training RNG untouched)."""
     from gankit.config import check_seed
+    from gankit.models.labels import clusters_of
 
     check_seed(seed, "--seed")
     if model.data.kind != "image" or not hasattr(model, "noise"):
@@ -54,12 +55,13 @@ def interpolation_images(model, rows: int, steps: int, seed: int) -> np.ndarray:
         torch.manual_seed(seed)
         ends = model.noise(2 * rows).cpu().view(rows, 2, -1)
         labels = None
-        if getattr(model, "clusters", None) is not None:
-            labels = model.clusters.sample(rows).cpu()
+        clusters = clusters_of(model)
+        if clusters is not None:  # each row one draw of clusters, as generate draws them
+            labels = clusters.sample(rows).cpu()
         elif model.conditional:
             labels = torch.arange(rows) % model.data.num_classes
     z = slerp(ends[:, 0], ends[:, 1], torch.linspace(0, 1, steps)).reshape(rows * steps, -1)
-    y = labels.repeat_interleave(steps) if labels is not None else None
+    y = labels.repeat_interleave(steps, dim=0) if labels is not None else None
     was = model.training
     model.eval()
     try:

@@ -7,7 +7,7 @@ import torch
 
 from gankit.catalogue import load_config
 from gankit.errors import GankitError
-from gankit.models.labels import ClusterLabels, kmeans, nearest
+from gankit.models.labels import ChannelClusterLabels, ClusterLabels, kmeans, nearest
 from gankit.training.checkpoint import Checkpoints
 from gankit.training.loop import train
 
@@ -47,6 +47,35 @@ def test_clusters_are_drawn_with_their_shares_of_the_data():
     torch.manual_seed(0)
     share = (cl.sample(20000) == big).float().mean().item()
     assert share == pytest.approx(0.75, abs=0.01)
+
+
+def test_channel_clusters_give_each_channel_its_own_id_offset_by_channel():
+    """``model.clusters_by=channel``: one k-means over every channel image (pooled), a label
+    per channel offset by j*k, and G's sets drawn channel by channel with the pooled shares."""
+    dark, light = torch.zeros(1, 2, 2), torch.ones(1, 2, 2)
+    # 4 images of 2 channels: channel images dark, dark, dark, light | light, dark, dark, dark
+    x = torch.stack([torch.cat(p) for p in [(dark, light), (light, dark), (dark, dark), (dark, dark)]])
+    cl = ChannelClusterLabels(x, 2, seed=0)
+    d = int(cl.counts.argmax())  # the dark cluster: 6 of the 8 channel images
+    lt = 1 - d
+    assert sorted(cl.counts.tolist()) == [2, 6] and cl.num_labels == 4
+    assert cl.assign(x).tolist() == [[d, 2 + lt], [lt, 2 + d], [d, 2 + d], [d, 2 + d]]
+    torch.manual_seed(0)
+    s = cl.sample(20000)
+    assert s.shape == (20000, 2) and set(s[:, 0].tolist()) <= {0, 1} and set(s[:, 1].tolist()) <= {2, 3}
+    assert (s[:, 0] == d).float().mean().item() == pytest.approx(0.75, abs=0.01)
+    assert (s[:, 1] == 2 + d).float().mean().item() == pytest.approx(0.75, abs=0.01)
+    both = ((s[:, 0] == d) & (s[:, 1] == 2 + d)).float().mean().item()
+    assert both == pytest.approx(0.75 * 0.75, abs=0.01)  # drawn independently
+
+
+@pytest.mark.parametrize("over, match", [
+    (["model.clusters=10", "model.clusters_by=pixel"], "model.clusters_by"),
+    (["model.clusters=10", "model.clusters_by=channel", "train.steps=1"], "several channels"),
+])
+def test_bad_channel_cluster_options_are_one_line(over, match, tmp_path, cache_dir):
+    with pytest.raises(GankitError, match=match):
+        train(load_config("gan-mnist-fast", over), tmp_path / "r", cache_dir=cache_dir)
 
 
 @pytest.mark.parametrize("over, key", [

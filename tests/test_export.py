@@ -13,11 +13,17 @@ TINY = ["data.batch_size=16", "net.width=4", "train.steps=3", "train.eval_sample
         "train.tensorboard=false", "train.log_every=1"]
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["unconditional", "conditional"])
+CONDITIONS = {"unconditional": ["net.conditional=false"], "conditional": ["net.conditional=true"],
+              # self-conditioned: G takes cluster ids (of the image, or one per channel) it draws itself
+              "clusters": ["model.clusters=4"],
+              "channel-clusters": ["model.clusters=3", "model.clusters_by=channel"]}
+
+
+@pytest.fixture(scope="module", params=list(CONDITIONS))
 def tiny_run(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("export")
     root = shapes_folder(tmp / "shapes", per_class=40)
-    over = TINY + [f"data.root={root}", f"net.conditional={str(request.param).lower()}"]
+    over = TINY + [f"data.root={root}", *CONDITIONS[request.param]]
     return gankit.train("dcgan-folder", out=tmp / "run", overrides=over)
 
 
@@ -26,7 +32,7 @@ def gankit_noise(run, n: int, seed: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         z = run.model.noise(n)
-    labels = torch.arange(n) % run.model.data.num_classes if run.model.conditional else None
+        labels = run.model.labels.generate(n, None, z.device)
     return z, labels
 
 
@@ -37,7 +43,8 @@ def as_uint8(x: np.ndarray) -> np.ndarray:
 def test_onnx_on_onnxruntime_gives_gankits_images(tiny_run, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     info = export(tiny_run.dir, tmp_path / "G.onnx")
-    assert info["format"] == "onnx" and info["inputs"] == (["z", "labels"] if tiny_run.model.conditional else ["z"])
+    conditioned = gankit_noise(tiny_run, 1, seed=0)[1] is not None
+    assert info["format"] == "onnx" and info["inputs"] == (["z", "labels"] if conditioned else ["z"])
     sess = ort.InferenceSession(str(tmp_path / "G.onnx"))
     z, labels = gankit_noise(tiny_run, 10, seed=3)
     feed = {"z": z.numpy()} | ({"labels": labels.numpy()} if labels is not None else {})

@@ -203,3 +203,25 @@ def test_conv_with_label_channels_equals_the_conv_of_the_concatenated_channels(k
     assert torch.allclose(gx, gx_ref, atol=1e-4)
     for a, b in zip(gw, gw_ref):
         assert torch.allclose(a, b, atol=1e-3, rtol=1e-4)
+
+
+def test_label_sets_are_multi_hot_in_g_and_in_ds_first_conv():
+    """A label set [N, m] (``model.clusters_by=channel``) conditions as the sum of its one-hots:
+    by hand, [[0, 4]] of 5 classes is [1, 0, 0, 0, 1]; D's first conv on the multi-hot channels
+    equals the per-class computation summed over the set."""
+    from gankit.nets.guide import conv_with_label_channels, label_channels, one_hot
+
+    assert one_hot(torch.tensor([[0, 4], [2, 3]]), 5).tolist() == [[1, 0, 0, 0, 1], [0, 0, 1, 1, 0]]
+    assert one_hot(torch.tensor([1]), 3).tolist() == [[0, 1, 0]]
+    ch = label_channels(torch.tensor([[1, 2]]), 3, 2, 2)
+    assert torch.equal(ch[0, 1], torch.ones(2, 2)) and torch.equal(ch[0, 2], torch.ones(2, 2)) and ch[0, 0].sum() == 0
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2 + 6, 4, 5, stride=2, padding=2)
+    x = torch.randn(3, 2, 10, 10, requires_grad=True)
+    y = torch.tensor([[0, 3], [2, 5], [1, 4]])  # channel 0's cluster in 0..2, channel 1's in 3..5
+    ref = conv(torch.cat([x, label_channels(y, 6, 10, 10)], dim=1))
+    out = conv_with_label_channels(conv, x, y, 6)
+    assert torch.allclose(out, ref, atol=1e-5)
+    gx_ref, = torch.autograd.grad(ref.square().sum(), [x])
+    gx, = torch.autograd.grad(out.square().sum(), [x])
+    assert torch.allclose(gx, gx_ref, atol=1e-4)

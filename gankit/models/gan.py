@@ -58,6 +58,9 @@ class GANConfig(ModelConfig):
     # training images instead of labels (models/labels.py ClusterLabels); the model stays
     # unconditional to its users (no labels are read). 0 = off, else the number of clusters
     clusters: int = 0
+    # what is clustered: "image" (whole images) or "channel" (each channel apart, one cluster id
+    # per channel, G and D conditioned on the set: for independent channels, mnist-stacked)
+    clusters_by: str = "image"
 
     def validate(self) -> None:
         super().validate()
@@ -67,6 +70,8 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.info_weight' must be a finite number >= 0, got {self.info_weight}")
         if self.clusters < 0 or self.clusters == 1:
             raise GankitError(f"config key 'model.clusters' must be 0 (off) or >= 2, got {self.clusters}")
+        if self.clusters_by not in ("image", "channel"):
+            raise GankitError(f"config key 'model.clusters_by' must be image or channel, got '{self.clusters_by}'")
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):

@@ -5,6 +5,8 @@
   practical-gan-guide 3.3, Mirza & Osindero 2014).
 - :class:`ClusterLabels`: self-conditioning (Liu et al. 2020): k-means clusters of the training
   images stand in for classes (``model.clusters``); users see an unconditional model.
+- :class:`ChannelClusterLabels`: the same, each channel clustered apart (``model.clusters_by:
+  channel``), for images whose channels are independent digits (``mnist-stacked``).
 
 Each answers the same four questions: which nets to build (:meth:`LabelSource.build_nets`), what a
 real batch is conditioned on (:meth:`~LabelSource.real`), what G's training fakes are
@@ -104,9 +106,14 @@ class ClusterLabels(LabelSource):
         """``n`` cluster ids drawn with the clusters' shares of the training data (global RNG)."""
         return torch.multinomial(self.counts.float(), n, replacement=True)
 
+    @property
+    def num_labels(self) -> int:
+        """Width of the one-hot label (the nets' number of classes)."""
+        return self.k
+
     def build_nets(self, cfg_net, data):
         # conditional nets, built as on a dataset whose labels the clusters are
-        view = dataclasses.replace(data, y=self.assign(data.x), num_classes=self.k)
+        view = dataclasses.replace(data, y=self.assign(data.x), num_classes=self.num_labels)
         return build_nets(dataclasses.replace(cfg_net, conditional=True), view)
 
     def real(self, x, y):
@@ -119,16 +126,63 @@ class ClusterLabels(LabelSource):
         return self.sample(n).to(device)
 
 
+class ChannelClusterLabels(ClusterLabels):
+    """Self-conditioning per channel: every channel of every training image (pooled: one set of
+    ``k`` centroids for all channels) is assigned its own cluster, and a label is the *set* of an
+    image's ``C`` cluster ids, channel ``j``'s offset by ``j * k`` ([N, C] ids in 0..C*k-1: the
+    nets' label sets, a multi-hot vector of ``C`` ones; ``nets/guide.py one_hot``). G's sets are
+    drawn channel by channel with the clusters' shares, independently: right for stacked digits
+    (``mnist-stacked``: each channel an independent MNIST digit), where clustering the whole
+    image would need ``k**3`` clusters to separate its 1,000 modes and G would see each only once
+    in a thousand steps; with sets, G learns a channel's cluster once for all combinations."""
+
+    def __init__(self, x: torch.Tensor, k: int, seed: int, iters: int = 30):
+        LabelSource.__init__(self)
+        self.channels = x.shape[1]
+        centroids, counts = kmeans(x.reshape(-1, x[0, 0].numel()).float(), k, seed, iters)
+        self.register_buffer("centroids", centroids)
+        self.register_buffer("counts", counts)
+        self.register_buffer("offsets", torch.arange(self.channels) * k)
+
+    @property
+    def num_labels(self) -> int:
+        """Width of the multi-hot label (the nets' number of classes)."""
+        return self.channels * self.k
+
+    def assign(self, x):
+        ids = nearest(x.reshape(-1, x[0, 0].numel()).to(self.centroids.dtype), self.centroids)
+        return ids.view(len(x), self.channels) + self.offsets
+
+    def sample(self, n):
+        ids = torch.multinomial(self.counts.float(), n * self.channels, replacement=True)
+        return ids.view(n, self.channels) + self.offsets
+
+
 def label_source(cfg: Config, data: Dataset) -> LabelSource:
-    """The source ``cfg`` asks for: clusters (``model.clusters``), classes (``net.conditional``) or none."""
+    """The source ``cfg`` asks for: clusters (``model.clusters``, of whole images or, with
+    ``model.clusters_by=channel``, of each channel), classes (``net.conditional``) or none."""
     k = getattr(cfg.model, "clusters", 0)
     if k:
+        if getattr(cfg.model, "clusters_by", "image") == "channel":
+            if data.kind != "image" or data.shape[0] < 2:
+                raise GankitError(f"config key 'model.clusters_by=channel' needs images of several channels; "
+                                  f"'{data.name}' has shape {tuple(data.shape)}")
+            if k > len(data) * data.shape[0]:
+                raise GankitError(f"config key 'model.clusters' ({k}) exceeds the dataset's "
+                                  f"{len(data) * data.shape[0]} channel images")
+            return ChannelClusterLabels(data.x, k, cfg.train.seed)
         if k > len(data):
             raise GankitError(f"config key 'model.clusters' ({k}) exceeds the dataset's {len(data)} examples")
         return ClusterLabels(data.x, k, cfg.train.seed)
     if getattr(cfg.net, "conditional", False):
         return ClassLabels(data)
     return NoLabels()
+
+
+def clusters_of(model) -> ClusterLabels | None:
+    """The model's k-means clusters (``model.clusters``), or None."""
+    source = getattr(model, "labels", None)
+    return source if isinstance(source, ClusterLabels) else None
 
 
 def nearest(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:

@@ -74,6 +74,12 @@ class GuideNetConfig(NetConfig):
 
 
 def one_hot(y: torch.Tensor, num_classes: int, dtype=torch.float32) -> torch.Tensor:
+    """[N] labels -> [N, K] one-hot; a *label set* [N, m] (m ids of one example, e.g. one
+    cluster per channel, ``model.clusters_by=channel``) -> [N, K] multi-hot, m ones. Every
+    conditional net (guide, binarygan-dcgan, scaled dcgan) conditions through this and
+    :func:`conv_with_label_channels`, so each takes label sets."""
+    if y.dim() == 2:
+        return F.one_hot(y.long(), num_classes).sum(1).to(dtype)
     return F.one_hot(y.long(), num_classes).to(dtype)
 
 
@@ -177,7 +183,10 @@ def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, 
     ones = x.new_ones(1, num_classes, x.shape[2], x.shape[3])
     kernels = w[:, c:].transpose(0, 1).reshape(num_classes * out_ch, 1, *w.shape[2:])  # class k's kernels
     maps = F.conv2d(ones, kernels, None, conv.stride, conv.padding, groups=num_classes)
-    return out + maps.view(num_classes, out_ch, *out.shape[2:]).index_select(0, y.long())
+    maps = maps.view(num_classes, out_ch, *out.shape[2:])
+    if y.dim() == 2:  # a label set: the channels of each of its ids are ones (multi-hot)
+        return out + maps[y.long()].sum(1)
+    return out + maps.index_select(0, y.long())
 
 
 def conv_stack_with_labels(convs: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None, num_classes: int):
