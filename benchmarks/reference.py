@@ -96,6 +96,12 @@ def _forever(loader):
 def from_config(cfg, data) -> Iterator[tuple[int, float, float]]:
     """The textbook loop on the networks, batch size, objective and optimizer settings of a
     gankit config (``gankit.config.load_config``), with gankit's networks for it."""
+    return build(cfg, data)[2]
+
+
+def build(cfg, data):
+    """``(G, D, loop)``: :func:`from_config`'s loop and the networks it trains (so a caller can
+    sample G between steps, as ``gankit bench --curve`` does)."""
     from gankit.nets import build_nets
 
     G, D = build_nets(cfg.net, data)
@@ -104,9 +110,9 @@ def from_config(cfg, data) -> Iterator[tuple[int, float, float]]:
     for o in (og, od):
         if o.name != "adam":
             raise ValueError(f"the reference loop uses Adam, not {o.name!r}")
-    return textbook_gan(G, D, data.x, z_dim=cfg.net.z_dim, batch_size=cfg.data.batch_size,
-                        objective=obj.name, lr_g=og.lr, lr_d=od.lr, betas_g=(og.beta1, og.beta2),
-                        betas_d=(od.beta1, od.beta2), smooth_real=getattr(obj, "smooth_real", 0.0),
-                        flip=getattr(obj, "flip", 0.0), gp_weight=getattr(obj, "gp_weight", 10.0),
-                        n_critic=getattr(m, "n_critic", 1), labels=data.y if conditional else None,
-                        num_classes=data.num_classes if conditional else 10)
+    return G, D, textbook_gan(G, D, data.x, z_dim=cfg.net.z_dim, batch_size=cfg.data.batch_size,
+                              objective=obj.name, lr_g=og.lr, lr_d=od.lr, betas_g=(og.beta1, og.beta2),
+                              betas_d=(od.beta1, od.beta2), smooth_real=getattr(obj, "smooth_real", 0.0),
+                              flip=getattr(obj, "flip", 0.0), gp_weight=getattr(obj, "gp_weight", 10.0),
+                              n_critic=getattr(m, "n_critic", 1), labels=data.y if conditional else None,
+                              num_classes=data.num_classes if conditional else 10)

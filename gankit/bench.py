@@ -24,6 +24,11 @@ What is measured (one ``BenchRow`` per preset):
 
 The gankit arm does the loop's per-step work (``gankit.training.loop.advance``): ``train_step``,
 the schedule hooks, loss sums kept on the device and read once every ``train.log_every`` steps.
+
+``gankit bench --curve`` (:func:`curve`) reuses the two arms for quality against time: FID and
+IS of several arms (gankit presets with their full recipe, the textbook loop on a preset's
+nets) at checkpoints of each arm's own training seconds, the arms trained interleaved in one
+process; ``curve.json`` and its figure (``gankit.report.fid_curve``). docs/notes/fid-curve.md.
 """
 from __future__ import annotations
 
@@ -132,15 +137,17 @@ def bench_config(name: str, overrides: list[str] | None = None):
 
 # ------------------------------------------------------------------ the two arms
 class GankitArm:
-    """gankit's trainer: the family's ``train_step`` plus the loop's per-step bookkeeping."""
+    """gankit's trainer: the family's ``train_step`` plus the loop's per-step bookkeeping, seeded
+    and built as ``gankit train`` builds a run (so step k has the weights of that run's step k)."""
 
     def __init__(self, cfg, data, seed: int = 0):
         from gankit.data.base import Batches
         from gankit.models import build_model
+        from gankit.training.checkpoint import seed_everything
         from gankit.training.loop import advance
 
         self.advance = advance
-        torch.manual_seed(seed)
+        seed_everything(seed)
         self.model = build_model(cfg, data)
         self.model.train()
         self.batches = Batches(data, cfg.data.batch_size, seed)
@@ -162,17 +169,51 @@ class GankitArm:
         self.sums, self.count = {}, 0
         return values
 
+    def score(self, n: int, cache_dir: Path | None = None) -> dict:
+        """The metrics ``gankit train`` reports for this model: ``evaluate_model``'s seeded samples
+        of the sampler (the EMA copy when there is one, eval mode), scored on its dataset."""
+        from gankit.training.sampling import evaluate_model
+
+        return evaluate_model(self.model, n, cache_dir)
+
 
 class ReferenceArm:
     """The textbook loop of ``benchmarks/reference.py`` on the same preset."""
 
     def __init__(self, cfg, data, seed: int = 0):
         torch.manual_seed(seed)
-        self.loop = load_reference().from_config(cfg, data)
+        self.cfg, self.data = cfg, data
+        self.G, self.D, self.loop = load_reference().build(cfg, data)
 
     def step(self) -> int:
         images, _, _ = next(self.loop)
         return images
+
+    @torch.no_grad()
+    def samples(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` samples (and their labels, balanced, for conditional nets) drawn as the PyTorch
+        DCGAN tutorial draws its progress images: G as it trains (train mode: batch norm on each
+        call's own statistics), under ``torch.no_grad()``, in calls of a training batch (so the
+        batch statistics are of a training batch's size). The noise comes from ``seed`` in a
+        forked RNG, so training draws the same numbers as without sampling; batch norm's running
+        statistics do move, but train mode never reads them."""
+        bs, k = self.cfg.data.batch_size, self.data.num_classes
+        conditional = bool(getattr(self.cfg.net, "conditional", False))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            z = torch.randn(n, self.cfg.net.z_dim)
+        labels = torch.arange(n) % k if conditional else None
+        parts = -(-n // bs)  # near-equal calls of at most a batch: no call of a single sample
+        ys = torch.tensor_split(labels, parts) if conditional else [None] * parts
+        return torch.cat([self.G(zi, yi) for zi, yi in zip(torch.tensor_split(z, parts), ys)]), labels
+
+    def score(self, n: int, cache_dir: Path | None = None) -> dict:
+        """The metrics of :meth:`samples` (gankit's evaluation seed), scored on the dataset."""
+        from gankit.metrics import evaluate
+        from gankit.training.sampling import EVAL_SEED
+
+        samples, labels = self.samples(n, EVAL_SEED)
+        return evaluate(self.data, samples, labels, cache_dir)
 
 
 ARMS = {"gankit": GankitArm, "reference": ReferenceArm}
@@ -369,4 +410,268 @@ def format_table(rows: list[BenchRow]) -> str:
                      "Both loops run one algorithm: the G step reuses the D step's fakes for ns (the PyTorch "
                      "DCGAN tutorial) and draws a fresh batch for wgan-gp (gankit's arm runs with "
                      "model.reuse_fake set to match)")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ FID against training seconds
+DEFAULT_AT = (30.0, 60.0, 120.0, 300.0, 600.0)
+REFERENCE_PREFIX = "reference:"
+# the textbook DCGAN on gan-mnist-fast's nets (the guide's DCGAN, width 16, unconditional):
+# every stabiliser off, the non-saturating loss, Adam at DCGAN's 2e-4 for both nets
+TEXTBOOK = ("model.ema=0 model.clusters=0 net.d_spectral_norm=false objective.name=ns "
+            "optim.g.lr=2e-4 optim.d.lr=2e-4")
+DEFAULT_CURVE_ARMS = ("gan-mnist-fast", "binarygan-mnist-fast", f"{REFERENCE_PREFIX}gan-mnist-fast {TEXTBOOK}")
+CURVE_JSON, CURVE_PNG = "curve.json", "fid-curve.png"
+CURVE_N = 2000
+
+
+@dataclass
+class CurveArm:
+    """One arm of a curve: ``spec`` as given, e.g. 'gan-mnist-fast model.ema=0' (gankit's trainer
+    with the preset's full recipe) or 'reference:gan-mnist-fast ...' (the textbook loop)."""
+
+    spec: str
+    kind: str  # "gankit" or "reference"
+    preset: str
+    overrides: list[str]
+
+    @property
+    def label(self) -> str:
+        """The figure's legend entry (the textbook overrides in words)."""
+        if self.kind == "gankit":
+            return " ".join(["gankit", self.preset, *self.overrides])
+        words, rest = TEXTBOOK.split(), list(self.overrides)
+        what = []
+        if rest[:len(words)] == words:
+            what, rest = ["no stabilisers, ns loss, Adam 2e-4"], rest[len(words):]
+        return f"textbook loop (benchmarks/reference.py) on {self.preset}'s nets: " + ", ".join(
+            what + ([" ".join(rest)] if rest else []) or ["the preset's settings"])
+
+
+def parse_arm(text: str) -> CurveArm:
+    """'PRESET key=value ...' or 'reference:PRESET key=value ...' (shell quoting inside is kept)."""
+    import shlex
+
+    from gankit.config import preset_names
+
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise GankitError(f"curve arm '{text}' cannot be split into words: {exc}") from None
+    if not words:
+        raise GankitError("a curve arm is empty: give 'PRESET key=value ...' or 'reference:PRESET key=value ...'")
+    if "=" in words[0]:  # `--curve gan-mnist-fast model.ema=0` unquoted: two arms, the second an override
+        raise GankitError(f"curve arm '{text}' starts with an override: quote each arm whole, "
+                          f"e.g. --curve 'gan-mnist-fast {words[0]}'")
+    kind, preset = "gankit", words[0]
+    if preset.startswith(REFERENCE_PREFIX):
+        kind, preset = "reference", preset[len(REFERENCE_PREFIX):]
+    if preset not in set(preset_names()):
+        raise GankitError(f"unknown preset '{preset}' in curve arm '{text}' (see `gankit list --presets`)")
+    for word in words[1:]:
+        if "=" not in word or word.startswith("="):
+            raise GankitError(f"curve arm '{text}': '{word}' is not a key=value override")
+    return CurveArm(" ".join(words), kind, preset, words[1:])
+
+
+def parse_at(text: str | None) -> list[float]:
+    """``--at``: comma-separated checkpoint seconds (default ``DEFAULT_AT``), checked by :func:`check_at`."""
+    if text is None:
+        return list(DEFAULT_AT)
+    values = []
+    for part in text.split(","):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise GankitError(f"--at must be comma-separated seconds, e.g. 30,60,120; got '{part.strip()}'") from None
+    return check_at(values)
+
+
+def check_at(values) -> list[float]:
+    """Checkpoint seconds: at least one, each in (0, 86400], strictly increasing."""
+    at = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:  # NaN fails too
+            raise GankitError(f"--at seconds must lie in (0, 86400], got {value}")
+        if at and value <= at[-1]:
+            raise GankitError(f"--at must be strictly increasing, got {value:g} after {at[-1]:g}")
+        at.append(float(value))
+    if not at:
+        raise GankitError("--at needs at least one checkpoint")
+    return at
+
+
+def curve_config(arm: CurveArm, seed: int):
+    """The arm's config at ``train.seed=seed`` (the arm's own train.seed override wins). A gankit
+    arm keeps its full recipe; a reference arm is checked by :func:`bench_config`."""
+    from gankit.catalogue import load_config
+
+    overrides = [f"train.seed={seed}", *arm.overrides]
+    try:
+        if arm.kind == "reference":
+            return bench_config(arm.preset, overrides)
+        return load_config(arm.preset, overrides)
+    except GankitError as exc:  # which of the arms
+        raise GankitError(f"curve arm '{arm.spec}': {exc}") from None
+
+
+class _Running:
+    """An arm during the curve: its runner, the RNG state it left, and its own clocks."""
+
+    def __init__(self, arm: CurveArm, runner, rng: torch.Tensor):
+        self.arm, self.runner, self.rng = arm, runner, rng
+        self.seconds = self.cpu = 0.0
+        self.steps = self.images = self.next = 0
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def measure_curve(arms: list[str], at=DEFAULT_AT, threads: int | None = None, n: int = CURVE_N, seed: int = 0,
+                  slice_s: float = 1.0, cache_dir: Path | None = None, on_start=None, on_point=None) -> dict:
+    """FID and IS of each arm at each of ``at`` seconds of its own training time.
+
+    The arms train *interleaved in one process* (a slice of about ``slice_s`` seconds of steps of
+    each in turn, shorter where a checkpoint is nearer), so load from other processes hits all
+    alike. An arm's seconds are the wall time of its own steps (``time.perf_counter`` around each
+    slice, the gankit arm's host sync included): building it (``setup_seconds``: nets, k-means
+    clusters) and evaluating it are not counted; its process CPU seconds (all threads,
+    ``time.process_time``) are recorded too. Each arm keeps its own torch RNG stream (swapped in
+    around its slices), so its steps do not depend on the other arms. Once an arm's seconds
+    reach a checkpoint it is scored on ``n`` samples (``score``) against its own dataset, and
+    ``on_point(runner, point, record)`` is called (``on_start(record)`` once every arm is built,
+    before the first step). Returns the record that ``curve.json`` holds."""
+    from gankit.config import MAX_SAMPLES, check_seed
+    from gankit.data import load_dataset
+
+    specs = [parse_arm(a) for a in arms]
+    if not specs:
+        raise GankitError("the curve needs at least one arm")
+    if len({a.spec for a in specs}) < len(specs):
+        raise GankitError("the curve's arms must differ: an arm is given twice")
+    at = check_at(list(at))
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_SAMPLES:
+        raise GankitError(f"--n must lie in 2..{MAX_SAMPLES:,} (FID needs two samples), got {n}")
+    check_seed(seed)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise GankitError(f"--threads must be >= 1, got {threads}")
+    threads = threads or torch.get_num_threads()
+    torch.set_num_threads(threads)
+    record = {"what": "gankit bench --curve", "date": _now(), "threads": threads, "loadavg": _loadavg(),
+              "cpu_count": os.cpu_count(), "torch": torch.__version__, "n": n, "seed": seed, "at": at,
+              "arms": [], "points": []}
+    configs = [curve_config(a, seed) for a in specs]  # every arm's config checked before any training
+    datasets: dict[str, object] = {}
+    running = []
+    for arm, cfg in zip(specs, configs):
+        key = repr(cfg.data)
+        if key not in datasets:
+            datasets[key] = load_dataset(cfg.data)
+        if datasets[key].kind != "image":
+            raise GankitError(f"curve arm '{arm.spec}' trains on {datasets[key].kind}s ('{cfg.data.name}'), "
+                              "which have no FID")
+        t0 = time.perf_counter()
+        runner = ARMS[arm.kind](cfg, datasets[key], cfg.train.seed)
+        setup = time.perf_counter() - t0
+        running.append(_Running(arm, runner, torch.get_rng_state()))
+        record["arms"].append({"arm": arm.spec, "label": arm.label, "kind": arm.kind, "preset": arm.preset,
+                               "overrides": arm.overrides, "dataset": cfg.data.name,
+                               "batch_size": cfg.data.batch_size, "train_seed": cfg.train.seed,
+                               "setup_seconds": round(setup, 3)})
+    if on_start is not None:
+        on_start(record)
+    while any(r.next < len(at) for r in running):
+        for r in running:
+            if r.next >= len(at):
+                continue
+            per_step = r.seconds / r.steps if r.steps else None
+            k = 1 if per_step is None else max(1, int(min(slice_s, at[r.next] - r.seconds) / per_step))
+            torch.set_rng_state(r.rng)
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(k):
+                r.images += r.runner.step()
+            if r.arm.kind == "gankit":
+                r.runner.flush()  # the slice's pending loss sums: its host sync is timed too
+            r.seconds += time.perf_counter() - t0
+            r.cpu += time.process_time() - c0
+            r.steps += k
+            r.rng = torch.get_rng_state()
+            metrics, eval_s = None, 0.0
+            while r.next < len(at) and r.seconds >= at[r.next]:
+                if metrics is None:  # checkpoints passed in one step share its evaluation
+                    t0 = time.perf_counter()
+                    metrics = r.runner.score(n, cache_dir)
+                    eval_s = time.perf_counter() - t0
+                point = {"arm": r.arm.spec, "at": at[r.next], "seconds": round(r.seconds, 3),
+                         "cpu_seconds": round(r.cpu, 3), "steps": r.steps, "images": r.images,
+                         "fid": metrics.get("fid"), "is": metrics.get("is"), "eval_seconds": round(eval_s, 3),
+                         "date": _now(), "loadavg": _loadavg(), "metrics": metrics}
+                record["points"].append(point)
+                r.next += 1
+                if on_point is not None:
+                    on_point(r.runner, point, record)
+    return record
+
+
+def write_curve(record: dict, out: Path) -> Path:
+    """``out/curve.json`` (atomically)."""
+    from gankit.io import atomic_write
+
+    return atomic_write(Path(out) / CURVE_JSON, json.dumps(record, indent=1) + "\n", what="curve file")
+
+
+def draw_curve(record: dict, out: Path) -> Path:
+    """``out/fid-curve.png`` from a curve record."""
+    from gankit.report.fid_curve import plot_fid_curve
+
+    return plot_fid_curve(record, Path(out) / CURVE_PNG)
+
+
+def curve(arms: list[str], out: str | Path, at=DEFAULT_AT, threads: int | None = None, n: int = CURVE_N,
+          seed: int = 0, overwrite: bool = False, cache_dir: Path | None = None, on_start=None,
+          on_point=None) -> dict:
+    """:func:`measure_curve`, with ``out/curve.json`` rewritten after every point (an interrupted
+    measurement keeps its points) and ``out/fid-curve.png`` drawn at the end."""
+    out = Path(out)
+    if (out / CURVE_JSON).exists() and not overwrite:
+        raise GankitError(f"{out / CURVE_JSON} exists; pass --overwrite to measure again, or --from it to redraw")
+    if out.exists() and not out.is_dir():
+        raise GankitError(f"--out {out} is a file, not a folder")
+
+    def point(runner, p, record):
+        write_curve(record, out)
+        if on_point is not None:
+            on_point(runner, p, record)
+
+    record = measure_curve(arms, at, threads, n, seed, cache_dir=cache_dir, on_start=on_start, on_point=point)
+    write_curve(record, out)
+    draw_curve(record, out)
+    return record
+
+
+def format_curve_table(record: dict) -> str:
+    """A Markdown table of a curve record: one row per arm, one column per checkpoint, each
+    cell 'FID / IS (generator steps)'."""
+    at = sorted({p["at"] for p in record["points"]})
+    lines = ["| arm | " + " | ".join(f"{a:g} s" for a in at) + " |", "|---" * (len(at) + 1) + "|"]
+    for arm in record["arms"]:
+        cells = []
+        for a in at:
+            p = next((p for p in record["points"] if p["arm"] == arm["arm"] and p["at"] == a), None)
+            is_ = p.get("is") if p else None
+            cells.append("-" if p is None else f"{p['fid']:.1f} / "
+                         + ("-" if not isinstance(is_, (int, float)) else f"{is_:.2f}") + f" ({p['steps']:,})")
+        lines.append(f"| {arm['label']} | " + " | ".join(cells) + " |")
+    lines.append(f"\nFID / IS (generator steps) of {record.get('n', '?')} samples at each arm's own training "
+                 f"seconds; {record.get('threads', '?')} thread(s), {record.get('date', '?')}")
     return "\n".join(lines)

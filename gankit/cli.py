@@ -406,9 +406,19 @@ def cmd_compare(args) -> int:
     return 0
 
 
+_SPEED_ONLY = (("models", "--models"), ("seconds", "--seconds"), ("set", "--set"), ("no_memory", "--no-memory"),
+               ("json", "--json"))
+_CURVE_ONLY = (("at", "--at"), ("n", "--n"), ("seed", "--seed"), ("out", "--out"), ("overwrite", "--overwrite"))
+
+
 def cmd_bench(args) -> int:
     from gankit.bench import bench, format_table, parse_models
 
+    if args.curve is not None or args.from_json is not None:
+        return cmd_bench_curve(args)
+    given = [flag for dest, flag in _CURVE_ONLY if getattr(args, dest) not in (None, False)]
+    if given:
+        raise GankitError(f"{given[0]} is an option of gankit bench --curve")
     models = parse_models(args.models)
 
     def on_row(row) -> None:
@@ -418,9 +428,58 @@ def cmd_bench(args) -> int:
             print(f"{row.model}: gankit {row.gankit_images_per_s:.0f} img/s, reference "
                   f"{row.reference_images_per_s:.0f} img/s ({row.ratio:.2f}x)", file=sys.stderr, flush=True)
 
-    rows = bench(models, args.seconds, args.threads, args.set or [], memory=not args.no_memory, on_row=on_row)
+    seconds = 20.0 if args.seconds is None else args.seconds
+    rows = bench(models, seconds, args.threads, args.set or [], memory=not args.no_memory, on_row=on_row)
     if not args.json:
         print(format_table(rows))
+    return 0
+
+
+def cmd_bench_curve(args) -> int:
+    """``gankit bench --curve``: FID against training seconds (or ``--from``: redraw from curve.json)."""
+    from gankit.bench import (CURVE_N, CURVE_PNG, DEFAULT_CURVE_ARMS, curve, draw_curve, format_curve_table,
+                              parse_at)
+
+    given = [flag for dest, flag in _SPEED_ONLY if getattr(args, dest) not in (None, False)]
+    if given:
+        raise GankitError(f"{given[0]} is an option of the speed bench, not of --curve")
+    if args.from_json is not None:
+        from gankit.report.fid_curve import read_curve
+
+        if args.curve:
+            raise GankitError("--from redraws a measured curve: give no arms with it")
+        extra = [flag for dest, flag in _CURVE_ONLY if dest not in ("out", "overwrite")
+                 and getattr(args, dest) is not None] + (["--threads"] if args.threads is not None else [])
+        if extra:
+            raise GankitError(f"{extra[0]} does not apply to --from (nothing is measured)")
+        record = read_curve(args.from_json)
+        out = Path(args.out) if args.out else Path(args.from_json).parent
+        png = draw_curve(record, out)
+        print(format_curve_table(record))
+        print(f"figure: {png}")
+        return 0
+    if not args.out:
+        raise GankitError("gankit bench --curve needs --out DIR (for curve.json and fid-curve.png)")
+    arms = list(args.curve) or list(DEFAULT_CURVE_ARMS)
+    at = parse_at(args.at)
+
+    def on_start(record) -> None:
+        if not args.quiet:
+            k = len(record["arms"])
+            print(f"training {k} arm{'s' * (k > 1)} interleaved to {at[-1]:g} s of steps each: about "
+                  f"{k * at[-1] / 60:.0f} min, plus {k * len(at)} evaluations", file=sys.stderr, flush=True)
+
+    def on_point(runner, p, record) -> None:
+        if not args.quiet:
+            print(f"{p['arm']}: {p['at']:g} s ({p['seconds']:.1f} s, {p['steps']:,} steps): "
+                  f"FID {p['fid']:.2f}, IS {p['is']:.2f}", file=sys.stderr, flush=True)
+
+    n = CURVE_N if args.n is None else args.n
+    seed = 0 if args.seed is None else args.seed
+    record = curve(arms, args.out, at, args.threads, n, seed, overwrite=args.overwrite, on_start=on_start,
+                   on_point=on_point)
+    print(format_curve_table(record))
+    print(f"figure: {Path(args.out) / CURVE_PNG}  data: {Path(args.out) / 'curve.json'}")
     return 0
 
 
@@ -519,12 +578,25 @@ def _sae_parser(sub) -> None:
 def _bench_parser(sub) -> None:
     s = sub.add_parser("bench", help="time gankit's trainer against the textbook PyTorch loop (benchmarks/reference.py)")
     s.add_argument("--models", help="comma-separated presets (default dcgan-mnist,wgangp-mnist,cdcgan-mnist-demo)")
-    s.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model, split between the two loops (default 20)")
+    s.add_argument("--seconds", type=float, help="timed seconds per model, split between the two loops (default 20)")
     s.add_argument("--threads", type=int, help="torch threads for both loops (default: all cores)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override for both loops (repeatable)")
     s.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes (two short subprocesses per model)")
     s.add_argument("--json", action="store_true", help="one JSON line per model instead of the table")
     s.add_argument("--quiet", action="store_true", help="no progress messages")
+    s.add_argument("--curve", nargs="*", metavar="ARM",
+                   help="instead: FID against training seconds, the arms trained interleaved; each ARM one quoted "
+                        "'PRESET key=value ...' (gankit's trainer, the preset's full recipe) or "
+                        "'reference:PRESET key=value ...' (the textbook loop on the preset's nets); default: "
+                        "gan-mnist-fast, binarygan-mnist-fast and the textbook loop on gan-mnist-fast's nets")
+    s.add_argument("--at", help="(--curve) checkpoints, seconds of each arm's own training (default 30,60,120,300,600)")
+    s.add_argument("--n", type=int, help="(--curve) samples per evaluation (default 2000)")
+    s.add_argument("--seed", type=int, help="(--curve) every arm's train.seed (default 0)")
+    s.add_argument("--out", help="(--curve) folder for curve.json and fid-curve.png; with --from: where the figure "
+                                 "goes (default: beside the JSON)")
+    s.add_argument("--from", dest="from_json", metavar="CURVE_JSON",
+                   help="(--curve) redraw fid-curve.png and print the table from a curve.json, without training")
+    s.add_argument("--overwrite", action="store_true", help="(--curve) replace an existing DIR/curve.json")
     s.set_defaults(func=cmd_bench)
 
 
@@ -629,7 +701,8 @@ COUNTS = {
     cmd_sae_probe: {"labels_per_class": ("--labels-per-class", 1, None)},
     cmd_sae_reconstruct: {"cols": ("--cols", 1, 1000), "blocks": ("--blocks", 1, 1000)},
     cmd_sae_sphere: {"n": ("--n", 1, MAX_SAMPLES)},
-    cmd_bench: {"seconds": ("--seconds", 0.1, 86400.0), "threads": ("--threads", 1, 4096)},
+    cmd_bench: {"seconds": ("--seconds", 0.1, 86400.0), "threads": ("--threads", 1, 4096),
+                "n": ("--n", 2, MAX_SAMPLES)},
     cmd_reproduce: {"seeds": ("--seeds", 1, None), "jobs": ("--jobs", 1, 1024)},
     cmd_compare: {"seeds": ("--seeds", 1, 1000), "jobs": ("--jobs", 1, 1024)},
     cmd_show: {"steps": ("--steps", 0, 100)},
