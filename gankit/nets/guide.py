@@ -180,9 +180,11 @@ def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, 
     w = conv.weight  # read once: one power iteration under spectral norm, as conv(x) does
     c, out_ch = x.shape[1], w.shape[0]
     out = F.conv2d(x, w[:, :c], conv.bias, conv.stride, conv.padding)
-    ones = x.new_ones(1, num_classes, x.shape[2], x.shape[3])
+    # every label channel is the same image of ones: one conv of a single ones channel with all
+    # K * out_ch kernels (class k's at rows k*out_ch..), half the time of a grouped conv of K channels
+    ones = x.new_ones(1, 1, x.shape[2], x.shape[3])
     kernels = w[:, c:].transpose(0, 1).reshape(num_classes * out_ch, 1, *w.shape[2:])  # class k's kernels
-    maps = F.conv2d(ones, kernels, None, conv.stride, conv.padding, groups=num_classes)
+    maps = F.conv2d(ones, kernels, None, conv.stride, conv.padding)
     maps = maps.view(num_classes, out_ch, *out.shape[2:])
     if y.dim() == 2:  # a label set: the channels of each of its ids are ones (multi-hot)
         return out + maps[y.long()].sum(1)
