@@ -10,8 +10,9 @@ from gankit.reproduce import export_report, reproduce
 from gankit.reproduce.core import Claim, RunResult, settle
 from gankit.reproduce.digit_gans import (LOSS_RUN, P50, P100, all_models_rule, clip_rule, epoch_time_rule, explodes,
                                          fcc_helps_rule, fccg_rule, fig38_rule, fig39_rule, flat_rule,
-                                         loss_sides_rule, not_improve_rule, one_change_rule, per_epoch, ratio_rule,
-                                         read_pace, sat_rule, settings_rule, side, tricks_rule, wdist_rule)
+                                         loss_sides_rule, not_improve_rule, one_change_rule, per_epoch, sat_rule,
+                                         settings_rule, side, tricks_rule, wdist_rule)
+from gankit.reproduce.timing import ratio_rule, read_pace
 
 GOOD = {"is": 7.5, "fid": 20.0, "classes_covered": 10, "class_hist": [0.1] * 10}
 MEH = {"is": 6.0, "fid": 40.0, "classes_covered": 10, "class_hist": [0.1] * 10}

@@ -7,9 +7,10 @@ import shutil
 import pytest
 
 from gankit.reproduce.core import Claim, RunResult, settle
-from gankit.reproduce.guide import (GUIDE_EPOCH, better_rule, collapse_rule, collapse_step, common_step,
-                                    condition_rule, diversity_rule, no_recovery_rule, oscillation_rule,
-                                    replay_rule, similar_rule)
+from gankit.reproduce.guide import (GUIDE_EPOCH, PACES, better_rule, collapse_rule, collapse_step, common_step,
+                                    condition_rule, diversity_rule, kernel_time_rule, no_recovery_rule,
+                                    oscillation_rule, quadratic_rule, replay_rule, similar_rule, timing_claims)
+from gankit.reproduce.timing import TIMING, same_time_rule
 
 E = GUIDE_EPOCH
 
@@ -179,6 +180,50 @@ def test_trick_rows_obey_settle():
                   "paper").verdict == "partly"
 
 
+@pytest.mark.parametrize("k4, k5, expect", [
+    ([1.2, 1.3], [1.6, 1.7], "reproduced"),  # 3x3 < 4x4 < 5x5 in both blocks
+    ([1.2, 1.0], [1.25, 1.6], "partly"),  # 5x5 dearer than 3x3, 4x4 not between in every block
+    ([1.0, 1.01], [1.02, 0.99], "not reproduced"),  # 5x5 no dearer than 3x3
+    ([1.0, 1.2], [1.01, 1.4], "inconclusive"),  # one block each side of 1.05
+    ([], [], "inconclusive"),  # no record
+])
+def test_kernel_time_rule(k4, k5, expect):
+    assert kernel_time_rule(k4, k5).verdict == expect
+
+
+@pytest.mark.parametrize("k5, expect", [
+    ([2.6, 2.9], "reproduced"), ([3.6, 4.0], "partly"), ([1.6, 1.7], "not reproduced"), ([2.0, 2.5], "inconclusive")])
+def test_quadratic_rule(k5, expect):
+    assert quadratic_rule(k5).verdict == expect
+
+
+@pytest.mark.parametrize("r, expect", [
+    ([1.05, 0.9], "reproduced"), ([1.4, 1.5], "not reproduced"), ([0.7, 0.75], "not reproduced"),
+    ([1.1, 1.3], "inconclusive"), ([], "inconclusive")])
+def test_same_time_rule(r, expect):
+    assert same_time_rule(r, "A/B").verdict == expect
+
+
+def test_timing_rows_read_the_baselines_records_and_obey_settle(tmp_path):
+    """Each timing row is judged from its pace record alone (A/B per block); a missing record is
+    'not run'; a smoke budget decides nothing."""
+    d = tmp_path / "cdcgan-mnist-s0"
+    (d / "record").mkdir(parents=True)
+    blocks = {"k5_k3": [[1.7, 1.0], [1.8, 1.0]], "k4_k3": [[1.3, 1.0], [1.25, 1.0]],
+              "cond": [[1.0, 1.0], [1.1, 1.0]], "vbn": [[1.1, 1.0], [1.05, 1.0]], "wgan": [[5.0, 1.0], [5.5, 1.0]]}
+    for k, b in blocks.items():
+        (d / "record" / PACES[k].name).write_text(json.dumps({"cpu_s_per_step": b}))
+    rows = timing_claims(RunResult(d, [], reused=True))
+    got = [(c.section, c.verdict) for c in rows]
+    assert got == [("3.2", "reproduced"), ("3.2", "not reproduced"), ("3.3.2", "reproduced"),
+                   ("4.4", "not reproduced"), ("5.6", "reproduced")]
+    assert all(c.updates is None and c.seeds is None and any("CPU time" in x for x in c.departures) for c in rows)
+    assert [settle(c, "short").verdict for c in rows] == [v for _, v in got]  # no updates or seeds to fall short of
+    assert all(settle(c, "smoke").verdict == "inconclusive" for c in rows)
+    (d / "record" / PACES["vbn"].name).unlink()
+    assert [c.verdict for c in timing_claims(RunResult(d, [], reused=True))][3] == "not run"
+
+
 def test_short_budget_gives_every_recipe_the_same_updates():
     from gankit.catalogue import load_config
     from gankit.reproduce.guide import PAPER, PAPER_ONLY, SHORT_UPDATES, budget_overrides
@@ -198,13 +243,16 @@ def test_smoke_reproduction_decides_nothing_and_rebuilds_from_its_records(tmp_pa
     only = ["cdcgan-mnist", "cdcgan-mnist-smooth2", "cdcgan-mnist-mbd"]
     first = reproduce("guide", "smoke", tmp_path / "out", seeds=1, only=only, overrides=["train.threads=1"],
                       cache_dir=cache_dir)
-    run_rows = [c for c in first.claims if c.verdict != "not run"]
+    run_rows = [c for c in first.claims if c.verdict != "not run" and c.updates is not None]
     assert len(run_rows) >= 5  # the baseline, two-sided smoothing's four rows, MBD
     assert all(c.verdict not in ("reproduced", "not reproduced") for c in first.claims)
     assert all(c.updates == 3 and c.seeds == 1 for c in run_rows)
+    timed = [c for c in first.claims if TIMING in c.departures]
+    assert len(timed) == 5 and all(c.verdict == "inconclusive" for c in timed)  # measured, but a smoke run
     export_report(tmp_path / "out", tmp_path / "docs", "guide")
     rec = tmp_path / "docs" / "guide" / "runs" / "cdcgan-mnist-smooth2-s0"
     assert (rec / "metrics.jsonl").is_file() and (rec / "losses.csv").is_file() and not list(rec.rglob("*.pt"))
+    assert len(list((tmp_path / "docs" / "guide" / "runs" / "cdcgan-mnist-s0" / "record").glob("pace_*.json"))) == 5
     shutil.rmtree(tmp_path / "out")  # only the records remain
     again = reproduce("guide", "smoke", tmp_path / "rebuilt", seeds=1, only=only, report_only=True,
                       from_dir=tmp_path / "docs")

@@ -15,16 +15,14 @@ rebuilds it.
 """
 from __future__ import annotations
 
-import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gankit.io import atomic_write
 from gankit.report.curves import plt, read_losses, save_figure
 from gankit.reproduce.core import (Claim, Context, Paper, RunResult, RunSpec, Verdict, fewest_updates, fmt_metrics,
                                    min_class_share)
+from gankit.reproduce.timing import TIMING, Pair, ratio_rule, read_pace, timing_hook
 
 PAPER_EPOCH = 60_000 / 64  # generator updates in one epoch of the paper's MNIST (937.5)
 P50, P100 = 46_875, 93_750  # 50 and 100 paper epochs
@@ -74,7 +72,6 @@ METRIC = "IS/FID from gankit's digit classifier, not Inception v3"
 NETS = "Appendix A nets as docs/notes/digit-gans.md reads them"
 LOSSES = "training losses, not the paper's validation losses"
 SAT_BAR = f"'satisfactory' = IS >= {IS_SAT:g}, 10 classes, each >= {100 * MIN_SHARE:.0f}% (the paper: by eye)"
-TIMING = "CPU time at one thread, blocks alternated in one process (the paper: a GPU)"
 STAND_IN = "FCC-GAN stands in for the DCGAN (same optimizer and loss tweaks; 6x cheaper)"
 
 
@@ -138,23 +135,6 @@ def side(a: list[float], b: list[float], higher: bool = True, k: float = 1.0) ->
     spread = k * (sa + sb)
     text = f"{ma:.3g} ± {sa:.2g} vs {mb:.3g} ± {sb:.2g}"
     return (1 if d > spread else -1 if -d > spread else 0), text
-
-
-def ratio_rule(ratios: list[float], lo: float, hi: float, what: str) -> Verdict:
-    """A "takes more time" claim on paired timing blocks (A's time / B's): every block in
-    [``lo``, ``hi``]: reproduced; every block above ``hi``: partly (more than the paper says);
-    every block under ``lo``: not reproduced; blocks on both sides of a bound: inconclusive."""
-    if not ratios:
-        return Verdict("inconclusive", "data: no timing record")
-    text = f"{what} " + ", ".join(f"{r:.2f}x" for r in ratios)
-    bounds = f"at least {lo:g}x" if math.isinf(hi) else f"in {lo:g}-{hi:g}x"
-    if all(lo <= r <= hi for r in ratios):
-        return Verdict("reproduced", f"{text}: each {bounds}")
-    if all(r > hi for r in ratios):
-        return Verdict("partly", f"{text}: each above {hi:g}x, more than the paper says")
-    if all(r < lo for r in ratios):
-        return Verdict("not reproduced", f"{text}: each under {lo:g}x")
-    return Verdict("inconclusive", f"resolution: {text}: the blocks fall on both sides of a bound ({bounds})")
 
 
 def epoch_time_rule(ratios: list[float]) -> Verdict:
@@ -418,65 +398,6 @@ def all_models_rule(n_sat: int, n: int, clip: str, updates: int | None, paper_up
     return Verdict("not reproduced" if n_sat <= 2 else "partly", text)
 
 
-# ------------------------------------------------------------------ paired timing (after hooks)
-def paired_pace(cfg_a, cfg_b, *, blocks: int = 3, steps: int = 5, strip_sn_b: bool = False) -> list[list[float]]:
-    """CPU seconds per training step of A and of B, ``blocks`` times ``steps`` steps each,
-    alternated in this process at one thread (drift on a shared machine hits both alike).
-    ``strip_sn_b``: B's discriminator loses its spectral norm (the same nets without it)."""
-    import torch
-    from torch.nn.utils import parametrize
-
-    from gankit.bench import GankitArm
-    from gankit.data import load_dataset
-    from gankit.models.base import make_optimizer
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        arms = [GankitArm(cfg, load_dataset(cfg.data)) for cfg in (cfg_a, cfg_b)]
-        if strip_sn_b:
-            model = arms[1].model
-            for m in model.D.modules():
-                if parametrize.is_parametrized(m, "weight"):
-                    parametrize.remove_parametrizations(m, "weight")
-            model.opt_d = make_optimizer(model.D.parameters(), cfg_b.optim.d)  # the plain weights
-        for arm in arms:  # warm-up: optimizer state, allocator
-            arm.step()
-        out = []
-        for _ in range(blocks):
-            pair = []
-            for arm in arms:
-                c = time.process_time()
-                for _ in range(steps):
-                    arm.step()
-                arm.flush()
-                pair.append((time.process_time() - c) / steps)
-            out.append(pair)
-        return out
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _timing_hook(a: str, b: str, name: str, blocks: int, steps: int, strip_sn_b: bool = False):
-    def after(r: RunResult) -> None:
-        from gankit.catalogue import load_config
-
-        cfgs = [load_config(p, ["train.threads=1"]) for p in (a, b)]
-        pace = paired_pace(*cfgs, blocks=blocks, steps=steps, strip_sn_b=strip_sn_b)
-        atomic_write(r.record / name, json.dumps({"a": a, "b": b + (" without spectral norm" if strip_sn_b else ""),
-                                                  "steps_per_block": steps, "cpu_s_per_step": pace}, indent=1),
-                     what="timing record")
-    return after
-
-
-def read_pace(r: RunResult | None, name: str) -> list[float] | None:
-    """A/B time ratios per block from a run's timing record (None when the record is missing)."""
-    path = None if r is None else r.record / name
-    if path is None or not path.is_file():
-        return None
-    return [a / b for a, b in json.loads(path.read_text())["cpu_s_per_step"]]
-
-
 # ------------------------------------------------------------------ the runs
 def budget_overrides(budget: str, updates: int) -> list[str]:
     """``paper``: the paper's updates, an evaluation every 2 paper epochs; ``short``: the same
@@ -501,8 +422,10 @@ def _seeds(ctx: Context, cheap: bool) -> int:
 def plan(ctx: Context) -> dict[str, list[RunSpec]]:
     """Every run this budget trains: name -> one spec per seed."""
     blocks, steps = (1, 1) if ctx.smoke else (3, 5)
-    hooks = {("fccgan-mnist", 0): _timing_hook("dcgan-mnist", "fccgan-mnist", "pace_dcgan_vs_fccgan.json", blocks, steps),
-             ("sngan-mnist", 0): _timing_hook("sngan-mnist", "sngan-mnist", "pace_sn_vs_plain.json", blocks, steps, True)}
+    hooks = {("fccgan-mnist", 0): timing_hook([Pair("pace_dcgan_vs_fccgan.json", "dcgan-mnist", "fccgan-mnist")],
+                                              blocks, steps),
+             ("sngan-mnist", 0): timing_hook([Pair("pace_sn_vs_plain.json", "sngan-mnist", "sngan-mnist",
+                                                   strip_sn_b=True)], blocks, steps)}
     runs: dict[str, list[RunSpec]] = {}
     items = [(m.preset, m.preset, [], m.paper_updates) for m in MNIST]
     if ctx.budget != "short":  # WGAN-CLIP: 3.8 s per update; the Fig. 3.8 arm: no trend before 18,750 updates
