@@ -210,16 +210,19 @@ def test_timing_rows_read_the_baselines_records_and_obey_settle(tmp_path):
     d = tmp_path / "cdcgan-mnist-s0"
     (d / "record").mkdir(parents=True)
     blocks = {"k5_k3": [[1.7, 1.0], [1.8, 1.0]], "k4_k3": [[1.3, 1.0], [1.25, 1.0]],
-              "cond": [[1.0, 1.0], [1.1, 1.0]], "vbn": [[1.1, 1.0], [1.05, 1.0]], "wgan": [[5.0, 1.0], [5.5, 1.0]]}
+              "cond": [[1.0, 1.0], [1.1, 1.0]], "vbn": [[1.1, 1.0], [1.05, 1.0]], "wgan": [[5.5, 1.0], [6.0, 1.0]]}
     for k, b in blocks.items():
         (d / "record" / PACES[k].name).write_text(json.dumps({"cpu_s_per_step": b}))
     rows = timing_claims(RunResult(d, [], reused=True))
     got = [(c.section, c.verdict) for c in rows]
     assert got == [("3.2", "reproduced"), ("3.2", "not reproduced"), ("3.3.2", "reproduced"),
-                   ("4.4", "not reproduced"), ("5.6", "reproduced")]
+                   ("4.4", "not reproduced"), ("5.6", "reproduced"), ("5.6", "reproduced")]
     assert all(c.updates is None and c.seeds is None and any("CPU time" in x for x in c.departures) for c in rows)
     assert [settle(c, "short").verdict for c in rows] == [v for _, v in got]  # no updates or seeds to fall short of
     assert all(settle(c, "smoke").verdict == "inconclusive" for c in rows)
+    (d / "record" / PACES["wgan"].name).write_text(json.dumps({"cpu_s_per_step": [[3.0, 1.0], [2.8, 1.0]]}))
+    wgan = timing_claims(RunResult(d, [], reused=True))[4:]  # per generator update dearer, per D batch cheaper
+    assert [c.verdict for c in wgan] == ["reproduced", "not reproduced"]
     (d / "record" / PACES["vbn"].name).unlink()
     assert [c.verdict for c in timing_claims(RunResult(d, [], reused=True))][3] == "not run"
 
@@ -248,7 +251,7 @@ def test_smoke_reproduction_decides_nothing_and_rebuilds_from_its_records(tmp_pa
     assert all(c.verdict not in ("reproduced", "not reproduced") for c in first.claims)
     assert all(c.updates == 3 and c.seeds == 1 for c in run_rows)
     timed = [c for c in first.claims if TIMING in c.departures]
-    assert len(timed) == 5 and all(c.verdict == "inconclusive" for c in timed)  # measured, but a smoke run
+    assert len(timed) == 6 and all(c.verdict == "inconclusive" for c in timed)  # measured, but a smoke run
     export_report(tmp_path / "out", tmp_path / "docs", "guide")
     rec = tmp_path / "docs" / "guide" / "runs" / "cdcgan-mnist-smooth2-s0"
     assert (rec / "metrics.jsonl").is_file() and (rec / "losses.csv").is_file() and not list(rec.rglob("*.pt"))
