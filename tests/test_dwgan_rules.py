@@ -6,8 +6,8 @@ import math
 import pytest
 
 from gankit.reproduce.core import Claim, Grid, RunResult, Verdict, settle
-from gankit.reproduce.dwgan import (collapse_rule, crossing, fair_grids, no_penalty_collapse_rule, penalty_rule,
-                                    quality_rule, speed_rule)
+from gankit.reproduce.dwgan import (MNIST_CODE_UPDATES, collapse_rule, crossing, fair_grids, no_penalty_collapse_rule,
+                                    penalty_rule, quality_rule, speed_rule)
 
 
 def run_of(tmp_path, name, series, every=10):
@@ -103,6 +103,18 @@ def test_no_penalty_collapse_rule_without_board_metrics_is_inconclusive(tmp_path
 def test_quality_rule(dw, wg, expect):
     rows = lambda xs: [{"is": i, "classes_covered": c} for i, c in xs]  # noqa: E731
     assert quality_rule(rows(dw), rows(wg)).verdict == expect
+
+
+def test_digit_rows_need_the_codes_updates_for_a_negative():
+    """5.2: DWGAN's digits at 500 updates can show "similar quality" but not its absence: the
+    appendix's code trains 120,000 generator iterations."""
+    rows = lambda xs: [{"is": i, "classes_covered": c} for i, c in xs]  # noqa: E731
+    bad = Claim("5.2", "c", "r", *quality_rule(rows([(1.1, 2)] * 3), rows([(5.3, 10)] * 3)), updates=500,
+                paper_updates=MNIST_CODE_UPDATES, seeds=3)
+    good = Claim("5.2", "c", "r", *quality_rule(rows([(5.1, 10)] * 3), rows([(5.3, 10)] * 3)), updates=500,
+                 paper_updates=MNIST_CODE_UPDATES, seeds=3)
+    assert MNIST_CODE_UPDATES == 1000 * (60_000 // 100) // 5
+    assert settle(bad, "paper").verdict == "inconclusive" and settle(good, "paper").verdict == "reproduced"
 
 
 def test_board_rows_obey_settle():
