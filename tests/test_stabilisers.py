@@ -139,6 +139,23 @@ def test_lr_factor_by_hand():
     cos = OptimConfig(schedule="cosine", warmup=2)
     assert lr_factor(cos, 2, 12) == pytest.approx(1.0) and lr_factor(cos, 7, 12) == pytest.approx(0.5)
     assert lr_factor(cos, 12, 12) == pytest.approx(0.0, abs=1e-12)
+    # warm-up, stable, decay: held at 1 through step 5, then linear over steps 6..9 of 10
+    wsd = OptimConfig(schedule="linear", warmup=2, decay_start=6)
+    assert [lr_factor(wsd, t, 10) for t in range(11)] == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    # a decay_start inside the warm-up changes nothing: the decay starts where the warm-up ends
+    assert [lr_factor(OptimConfig(schedule="linear", warmup=2, decay_start=1), t, 4) for t in range(4)] == \
+        [lr_factor(OptimConfig(schedule="linear", warmup=2), t, 4) for t in range(4)]
+
+
+def test_decay_start_needs_a_decay():
+    from gankit.catalogue import load_config
+
+    with pytest.raises(GankitError, match="optim.g.decay_start"):
+        load_config("gan-mnist-fast", ["optim.g.decay_start=100"])
+    with pytest.raises(GankitError, match="optim.d.decay_start"):
+        load_config("gan-mnist-fast", ["optim.d.schedule=linear", "optim.d.decay_start=-1"])
+    cfg = load_config("gan-mnist-fast", ["optim.d.schedule=linear", "optim.d.decay_start=100"])
+    assert cfg.optim.d.decay_start == 100
 
 
 # ------------------------------------------------------------------ runs

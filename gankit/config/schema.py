@@ -120,10 +120,12 @@ class OptimConfig:
     lr_decay: float = 1.0  # multiplicative decay of lr per generator step (1 = none)
     # learning-rate schedule over generator steps: a linear warm-up from 0 over ``warmup``
     # steps, then constant, linear (to 0) or cosine (to 0) decay ending at step ``decay_steps``
-    # (0 = train.steps; set it for a train.seconds budget or a run to be extended later)
+    # (0 = train.steps; set it for a train.seconds budget or a run to be extended later);
+    # ``decay_start`` > warmup holds the rate until that step and decays over the rest only
     warmup: int = 0
     schedule: str = "constant"  # constant | linear | cosine
     decay_steps: int = 0
+    decay_start: int = 0
     fused: bool = True  # Adam: one fused kernel per update where torch has one (same maths, faster)
 
 
@@ -336,6 +338,9 @@ def validate(cfg: Config) -> None:
         need(o.schedule in SCHEDULES, f"optim.{name}.schedule", f"must be {', '.join(SCHEDULES)}, got '{o.schedule[:40]}'")
         need(0 <= o.warmup <= MAX_INT, f"optim.{name}.warmup", f"must be >= 0, got {o.warmup}")
         need(0 <= o.decay_steps <= MAX_INT, f"optim.{name}.decay_steps", f"must be >= 0, got {o.decay_steps}")
+        need(0 <= o.decay_start <= MAX_INT, f"optim.{name}.decay_start", f"must be >= 0, got {o.decay_start}")
+        need(not o.decay_start or o.schedule != "constant", f"optim.{name}.decay_start",
+             "needs optim.schedule linear or cosine (a constant rate has no decay to start)")
         need(o.lr_decay == 1 or (o.schedule == "constant" and not o.warmup), f"optim.{name}.lr_decay",
              "and optim.schedule/warmup are two ways to change the rate: use one")
     t = cfg.train

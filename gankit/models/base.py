@@ -40,12 +40,15 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
 def lr_factor(cfg: OptimConfig, step: int, total: int) -> float:
     """The multiple of ``cfg.lr`` used by generator step ``step`` (0-based) of ``total``: linear
     warm-up over ``cfg.warmup`` steps ((step+1)/warmup), then ``cfg.schedule``: constant (1),
-    linear or cosine decay from 1 towards 0 at step ``total`` (Loshchilov & Hutter 2017)."""
+    linear or cosine decay from 1 towards 0 at step ``total`` (Loshchilov & Hutter 2017), held
+    at 1 until step ``cfg.decay_start`` if that is later than the warm-up (warm-up, stable,
+    decay: the decay covers the end of the run only)."""
     if step < cfg.warmup:
         return (step + 1) / cfg.warmup
-    if cfg.schedule == "constant":
+    start = max(cfg.warmup, cfg.decay_start)
+    if cfg.schedule == "constant" or step < start:
         return 1.0
-    p = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+    p = min(1.0, (step - start) / max(1, total - start))
     return 1.0 - p if cfg.schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * p))
 
 
