@@ -89,6 +89,22 @@ def test_label_channels_and_conditional_shapes():
     assert at_input.D.convs[0].in_channels == 1 + 10 and at_input.D(torch.zeros(2, 1, 28, 28), y[:2]).shape == (2,)
 
 
+def test_d_width_sets_only_the_discriminators_convs():
+    base = tiny_model("gan-mnist-fast", "model.clusters=0")
+    wide = tiny_model("gan-mnist-fast", "model.clusters=0", "net.d_width=6")
+    # G unchanged: the same shapes and, from the same seed, the same initial weights
+    assert [p.shape for p in wide.G.parameters()] == [p.shape for p in base.G.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(wide.G.parameters(), base.G.parameters()))
+    convs = [m for m in wide.D.convs if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [6, 12, 24]  # d_width, 2x, 4x; width is 4
+    assert wide.D.head.in_features == 24 * 4 * 4  # 28 -> 14 -> 7 -> 4
+    critic = tiny_model("cwgangp-mnist", "net.d_width=6")
+    assert [m.out_channels for m in critic.D.convs if isinstance(m, nn.Conv2d)] == [6, 12, 24]
+    assert wide.D(torch.zeros(3, 1, 28, 28)).shape == (3,)
+    with pytest.raises(GankitError, match="net.d_width"):
+        tiny_model("gan-mnist-fast", "net.d_width=-1")
+
+
 def test_adaptive_critic_schedule():
     model = tiny_model("cwgangp-mnist", "model.n_critic=5", "model.critic_boost=100",
                        "model.critic_boost_first=100", "model.critic_boost_every=500")

@@ -47,6 +47,10 @@ class GuideNetConfig(NetConfig):
     conditional: bool = False  # feed the class label to G and D (2.7, 3.3, 5.5)
     kernel: int = 5  # kernel size of every convolution (3.2)
     width: int = 64  # channels of the widest-resolution layer; the guide's tables use 64
+    # D's (critic's) conv width apart from G's: 0 = ``width``, as in every table of the guide.
+    # D is a small share of a step's cost (G's transposed convs run at the larger sizes), so a
+    # wider D is a cheap way to a stronger one (docs/notes/stabilisers.md)
+    d_width: int = 0
     dense: int = 256  # width of the discriminator's dense layers (conditional / mbd head)
     # 2.7: concatenate the label to "a poor layer, with a few neurons" so that it is not drowned
     # out (class leakage): >0 squeezes the flattened conv features to this many first; 0 = 3.3.1 table
@@ -66,6 +70,8 @@ class GuideNetConfig(NetConfig):
             raise GankitError(f"config key 'net.cond_at' must be dense or input, got '{self.cond_at}'")
         if self.cond_dense < 0:
             raise GankitError(f"config key 'net.cond_dense' must be >= 0, got {self.cond_dense}")
+        if self.d_width < 0:
+            raise GankitError(f"config key 'net.d_width' must be >= 0 (0 = net.width), got {self.d_width}")
         for key in ("width", "dense", "mbd_b", "mbd_c", "vbn_ref"):
             if getattr(self, key) < 1:
                 raise GankitError(f"config key 'net.{key}' must be >= 1, got {getattr(self, key)}")
@@ -208,7 +214,7 @@ class GuideDiscriminator(nn.Module):
         self.at_input = cfg.conditional and cfg.cond_at == "input"
         self.at_dense = cfg.conditional and not self.at_input
         cin = c + (data.num_classes if self.at_input else 0)
-        self.convs = _conv_stack(cin, cfg.width, cfg.kernel, nn.BatchNorm2d)
+        self.convs = _conv_stack(cin, cfg.d_width or cfg.width, cfg.kernel, nn.BatchNorm2d)
         with torch.no_grad():
             flat = self.convs.eval()(torch.zeros(1, cin, h, w)).numel()
         self.convs.train()
@@ -248,7 +254,7 @@ class GuideCritic(nn.Module):
         self.conditional, self.num_classes = cfg.conditional, data.num_classes
         cin = c + (data.num_classes if cfg.conditional else 0)
         # GroupNorm with one group = LayerNorm over (C, H, W) of each sample, per-channel affine
-        self.convs = _conv_stack(cin, cfg.width, cfg.kernel, lambda ch: nn.GroupNorm(1, ch))
+        self.convs = _conv_stack(cin, cfg.d_width or cfg.width, cfg.kernel, lambda ch: nn.GroupNorm(1, ch))
         with torch.no_grad():
             flat = self.convs(torch.zeros(1, cin, h, w)).numel()
         self.head = nn.Linear(flat, 1)  # the table's final 4x4 valid convolution
