@@ -417,9 +417,9 @@ def format_table(rows: list[BenchRow]) -> str:
 DEFAULT_AT = (30.0, 60.0, 120.0, 300.0, 600.0)
 REFERENCE_PREFIX = "reference:"
 # the textbook DCGAN on gan-mnist-fast's nets (the guide's DCGAN, width 16, unconditional):
-# every stabiliser off, the non-saturating loss, Adam at DCGAN's 2e-4 for both nets
+# every stabiliser off, the non-saturating loss, Adam at DCGAN's 2e-4 and beta1 0.5 for both nets
 TEXTBOOK = ("model.ema=0 model.clusters=0 net.d_spectral_norm=false objective.name=ns "
-            "optim.g.lr=2e-4 optim.d.lr=2e-4")
+            "optim.g.lr=2e-4 optim.d.lr=2e-4 optim.g.beta1=0.5 optim.d.beta1=0.5")
 DEFAULT_CURVE_ARMS = ("gan-mnist-fast", "binarygan-mnist-fast", f"{REFERENCE_PREFIX}gan-mnist-fast {TEXTBOOK}")
 CURVE_JSON, CURVE_PNG = "curve.json", "fid-curve.png"
 CURVE_N = 2000
