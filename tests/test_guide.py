@@ -212,7 +212,7 @@ def test_conv_with_label_channels_equals_the_conv_of_the_concatenated_channels(k
     y = torch.tensor([0, 6, 3, 3, 1])
     ref = conv(torch.cat([x, label_channels(y, classes, 12, 12)], dim=1))
     (gx_ref, *gw_ref) = torch.autograd.grad(ref.square().sum(), [x, *conv.parameters()])
-    out = conv_with_label_channels(conv, x, y, classes)
+    out = conv_with_label_channels(conv, x, y)
     (gx, *gw) = torch.autograd.grad(out.square().sum(), [x, *conv.parameters()])
     assert out.shape == ref.shape
     assert torch.allclose(out, ref, atol=1e-5)
@@ -236,7 +236,7 @@ def test_label_sets_are_multi_hot_in_g_and_in_ds_first_conv():
     x = torch.randn(3, 2, 10, 10, requires_grad=True)
     y = torch.tensor([[0, 3], [2, 5], [1, 4]])  # channel 0's cluster in 0..2, channel 1's in 3..5
     ref = conv(torch.cat([x, label_channels(y, 6, 10, 10)], dim=1))
-    out = conv_with_label_channels(conv, x, y, 6)
+    out = conv_with_label_channels(conv, x, y)
     assert torch.allclose(out, ref, atol=1e-5)
     gx_ref, = torch.autograd.grad(ref.square().sum(), [x])
     gx, = torch.autograd.grad(out.square().sum(), [x])

@@ -185,7 +185,7 @@ def _taps_inside(size: int, kernel: int, stride: int, pad: int, dilation: int) -
     return ((at >= 0) & (at < size)).float()
 
 
-def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``conv(cat[x, label_channels(y)])`` without building the K constant one-hot channels.
     A label channel is all ones, so its share of output position (i, j) is the sum of the
     kernel's taps that fall inside the image; the taps inside form a rectangle (rows inside x
@@ -193,7 +193,8 @@ def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, 
     0/1 tap matrices of the two axes (:func:`_taps_inside`). Only the kernels of the labels in
     the batch are read: with many classes (``model.clusters``) the cost no longer grows with K
     (500 clusters: 22 -> 1.6 ms a call, docs/notes/stabilisers.md). The same parameters
-    (checkpoints are unchanged) and maths as the concatenation, up to float rounding."""
+    (checkpoints are unchanged) and maths as the concatenation, up to float rounding. The
+    number of classes is the conv's input channels beyond ``x``'s."""
     if isinstance(conv.padding, str) or conv.groups != 1:
         raise GankitError("label channels need a conv with numeric padding and one group")
     w = conv.weight  # read once: one power iteration under spectral norm, as conv(x) does
@@ -209,11 +210,11 @@ def conv_with_label_channels(conv: nn.Conv2d, x: torch.Tensor, y: torch.Tensor, 
     return out + torch.einsum("iu,onuv,jv->noij", rows, kernels, cols)
 
 
-def conv_stack_with_labels(convs: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None, num_classes: int):
+def conv_stack_with_labels(convs: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None):
     """``convs`` on ``x`` with label channels of ``y`` at its first conv (none when ``y`` is None)."""
     if y is None:
         return convs(x)
-    return convs[1:](conv_with_label_channels(convs[0], x, y, num_classes))
+    return convs[1:](conv_with_label_channels(convs[0], x, y))
 
 
 class GuideDiscriminator(nn.Module):
@@ -247,7 +248,7 @@ class GuideDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The flattened conv features the head reads [N, F] (InfoGAN's Q head shares them)."""
         _check_labels(y, self.conditional, "discriminator")
-        h = conv_stack_with_labels(self.convs, x, y if self.at_input else None, self.num_classes)
+        h = conv_stack_with_labels(self.convs, x, y if self.at_input else None)
         f = self.squeeze(h.flatten(1))
         if self.at_dense:
             f = torch.cat([f, one_hot(y, self.num_classes, f.dtype)], dim=1)
@@ -273,7 +274,7 @@ class GuideCritic(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(y, self.conditional, "critic")
-        h = conv_stack_with_labels(self.convs, x, y if self.conditional else None, self.num_classes)
+        h = conv_stack_with_labels(self.convs, x, y if self.conditional else None)
         return self.head(h.flatten(1)).squeeze(1)
 
 

@@ -122,7 +122,7 @@ class ScaledDiscriminator(nn.Module):
         if self.conditional:
             if y is None:
                 raise GankitError("the conditional discriminator needs class labels")
-            h = self.convs[1:](conv_with_label_channels(self.convs[0], x, y, self.num_classes))
+            h = self.convs[1:](conv_with_label_channels(self.convs[0], x, y))
         else:
             h = self.convs(x)
         return self.head(h.flatten(1)).squeeze(1)
