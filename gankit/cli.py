@@ -746,6 +746,14 @@ def _catch_sigterm():
     return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _end_now(code: int) -> None:
+    """End this torchrun worker at once, skipping C++ destructors (see ``LostContact``): the
+    broken process group's threads would otherwise abort it after its one line."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     import signal
 
@@ -781,11 +789,13 @@ def _main(argv: list[str] | None) -> int:
         return args.func(args)
     except GankitError as exc:
         _exiting[0] = True  # a SIGTERM now (torchrun ending this rank) must not cut the line short
-        from gankit.training.distributed import PeerError
+        from gankit.training.distributed import LostContact, PeerError
 
         if not isinstance(exc, PeerError):  # rank 0 of a torchrun job reports it
             text = " ".join(str(exc).split())[:2000]  # one line, whatever the message held
             print(f"gankit: error: {text}", file=sys.stderr)
+        if isinstance(exc, LostContact):  # the run lock and logs are closed by now (train's finally)
+            _end_now(2)
         return 2
     except KeyboardInterrupt:
         _exiting[0] = True

@@ -41,6 +41,12 @@ class PeerError(GankitError):
     """Another rank (rank 0) failed; it reports the reason, this rank just stops."""
 
 
+class LostContact(GankitError):
+    """Another rank died or fell silent. The group it leaves cannot be torn down cleanly: gloo's
+    threads may abort the process at exit (``terminate called without an active exception``), so
+    the CLI ends a process that raised this without running C++ destructors, once its line is out."""
+
+
 DEFAULT_TIMEOUT_S = 900.0
 
 
@@ -79,14 +85,14 @@ def _reason(exc: BaseException) -> str:
     return text.split(". This is typically")[0].rstrip(".")[:200]
 
 
-def lost_contact(world: "World", run_dir: Path, exc: BaseException) -> GankitError:
+def lost_contact(world: "World", run_dir: Path, exc: BaseException) -> LostContact:
     """The one error line of a rank whose job lost another rank (every surviving rank prints one)."""
     from gankit.training.checkpoint import Checkpoints  # imported on use: a failure path only
 
     ckpts = Checkpoints(Path(run_dir) / "checkpoints").paths()
     kept = (f"{run_dir} keeps its checkpoint of step {int(ckpts[-1].stem.split('_')[-1])}"
             if ckpts else f"{run_dir} has no checkpoint yet (a resume starts at step 0)")
-    return GankitError(f"process {world.rank} of {world.size} lost contact with the other processes of this "
+    return LostContact(f"process {world.rank} of {world.size} lost contact with the other processes of this "
                        f"torchrun job ({_reason(exc)}); {kept}: continue with gankit train --resume {run_dir}")
 
 
