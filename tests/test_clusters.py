@@ -146,8 +146,7 @@ def test_channel_clustered_stacked_run_learns_its_channel_clusters(tmp_path, cac
     from gankit.training.run import open_run
 
     cfg = load_config("gan-mnist-stacked-fast", ["model.clusters=30", "data.size=2000", "train.steps=600",
-                                                 "train.seconds=null",
-                                                 "train.eval_every=300", "train.eval_samples=300",
+                                                 "train.seconds=null", "train.eval_every=300", "train.eval_samples=300",
                                                  "train.tensorboard=false", "train.sample_every=1000",
                                                  "train.ckpt_every=1000", "train.seed=1"])
     run = tmp_path / "stacked"
