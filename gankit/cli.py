@@ -192,12 +192,15 @@ def cmd_train(args) -> int:
         result = train(cfg, run_dir, overwrite=args.overwrite, resume=resume, progress=show)
     finally:
         show.close()
-    if not main_process:
-        return 0
-    summary = {k: v for k, v in result.items() if k != "class_hist"}
-    print(json.dumps(_shown(summary)))
-    print(f"run directory: {run_dir}")
-    print(f"  samples: {run_dir / 'samples'}   curves: {run_dir / 'loss.png'}   metrics: {run_dir / 'metrics.jsonl'}")
+    if main_process:
+        summary = {k: v for k, v in result.items() if k != "class_hist"}
+        print(json.dumps(_shown(summary)))
+        print(f"run directory: {run_dir}")
+        print(f"  samples: {run_dir / 'samples'}   curves: {run_dir / 'loss.png'}   metrics: {run_dir / 'metrics.jsonl'}")
+    if os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1"):
+        # a torchrun worker whose run is complete on disk: nothing is left for the interpreter's
+        # teardown but gloo's threads, which can still abort a process that succeeded
+        _end_now(0, exit_hooks=True)
     return 0
 
 
@@ -746,9 +749,14 @@ def _catch_sigterm():
     return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def _end_now(code: int) -> None:
+def _end_now(code: int, exit_hooks: bool = False) -> None:
     """End this torchrun worker at once, skipping C++ destructors (see ``LostContact``): the
-    broken process group's threads would otherwise abort it after its one line."""
+    process group's threads would otherwise abort it after its one line. ``exit_hooks``: run
+    Python's ``atexit`` functions first (a finished run; a broken group's worker skips them)."""
+    if exit_hooks:
+        import atexit
+
+        atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

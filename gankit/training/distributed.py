@@ -23,6 +23,7 @@ run directory keeps its newest checkpoint for ``gankit train --resume``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 from dataclasses import dataclass
@@ -130,12 +131,20 @@ class World:
             return torch.device("cuda", self.local_rank)
         return device
 
-    def close(self) -> None:
-        if self.owns_group and dist.is_initialized():
-            try:
-                dist.destroy_process_group()
-            except Exception:  # a group that lost a rank may fail to tear down; the process ends anyway
-                pass
+    def close(self, finished: bool = False) -> None:
+        """End the process group this module started. ``finished``: every rank got here normally,
+        so they first wait for each other (no rank tears its end down while another still talks,
+        e.g. rank 0 drawing curves) and drop the DDP wrappers, whose gloo work must not outlive
+        the interpreter: left to exit, gloo's threads can abort a process that succeeded."""
+        if not (self.owns_group and dist.is_initialized()):
+            return
+        try:
+            if finished:
+                dist.barrier()
+                gc.collect()
+            dist.destroy_process_group()
+        except Exception:  # a group that lost a rank may fail to tear down; the process ends anyway
+            pass
 
     # -- agreement ------------------------------------------------------------
     def on_main(self, fn, *args, **kwargs):

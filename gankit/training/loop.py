@@ -80,15 +80,18 @@ def train(cfg: Config, run_dir: Path, *, overwrite: bool = False, resume: bool |
                           f"processes ({env_world_size()}): it is the global batch, split among them")
     world = world_from_env(device.type)
     lock = RunLock(run_dir)
+    finished = False
     try:
-        return _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data, lock)
+        result = _train(cfg, run_dir, world, world.device(device), overwrite, resume, progress, cache_dir, data, lock)
+        finished = True
+        return result
     except Exception as exc:
         if world.active and is_comm_failure(exc):  # another rank died or fell silent
             raise lost_contact(world, run_dir, exc) from None
         raise
     finally:
         lock.release()
-        world.close()
+        world.close(finished)
 
 
 def _train(cfg: Config, run_dir: Path, world: World, device: torch.device, overwrite: bool, resume: bool | str,
