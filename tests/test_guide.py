@@ -241,3 +241,28 @@ def test_label_sets_are_multi_hot_in_g_and_in_ds_first_conv():
     gx_ref, = torch.autograd.grad(ref.square().sum(), [x])
     gx, = torch.autograd.grad(out.square().sum(), [x])
     assert torch.allclose(gx, gx_ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("labels", [[0, 6, 3, 3, 1], [[0, 4], [2, 5], [1, 4], [0, 3], [2, 5]]])
+def test_linear_with_label_equals_the_linear_of_the_concatenated_one_hot(labels):
+    """G's first layer on [z, one-hot(y)] (a label set: multi-hot), computed by picking the
+    label's weight columns: the same outputs and gradients for z and the weights; by hand, a
+    one-hot row adds exactly its class's column."""
+    from gankit.nets.guide import linear_with_label, one_hot
+
+    torch.manual_seed(0)
+    classes = 7
+    fc = nn.Linear(4 + classes, 6, bias=True)
+    z = torch.randn(5, 4, requires_grad=True)
+    y = torch.tensor(labels)
+    ref = fc(torch.cat([z, one_hot(y, classes)], dim=1))
+    (gz_ref, *gw_ref) = torch.autograd.grad(ref.square().sum(), [z, *fc.parameters()])
+    out = linear_with_label(fc, z, y)
+    (gz, *gw) = torch.autograd.grad(out.square().sum(), [z, *fc.parameters()])
+    assert torch.allclose(out, ref, atol=1e-6)
+    assert torch.allclose(gz, gz_ref, atol=1e-5)
+    for a, b in zip(gw, gw_ref):
+        assert torch.allclose(a, b, atol=1e-5)
+    with torch.no_grad():  # by hand: zero z, class 2 -> column 4 + 2 of the weight plus the bias
+        hand = linear_with_label(fc, torch.zeros(1, 4), torch.tensor([2]))
+        assert torch.allclose(hand[0], fc.weight[:, 6] + fc.bias)

@@ -89,6 +89,21 @@ def one_hot(y: torch.Tensor, num_classes: int, dtype=torch.float32) -> torch.Ten
     return F.one_hot(y.long(), num_classes).to(dtype)
 
 
+def linear_with_label(fc: nn.Linear, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``fc(cat[z, one_hot(y)])`` without building the one-hot: a one-hot row picks one column
+    of the label block of ``fc.weight`` (a label set: the sum of its ids' columns). Only the
+    columns of the labels in the batch are read, so with many classes (``model.clusters``) the
+    layer's cost no longer grows with K. The same parameters and maths as the concatenation,
+    up to float rounding; the number of classes is ``fc``'s inputs beyond ``z``'s."""
+    w = fc.weight
+    labels = w[:, z.shape[1]:]  # [out, K]
+    if y.dim() == 2:  # a label set: the sum of its ids' columns (multi-hot)
+        share = labels[:, y.long()].sum(2).t()
+    else:
+        share = labels.index_select(1, y.long()).t()
+    return F.linear(z, w[:, :z.shape[1]], fc.bias) + share
+
+
 def label_channels(y: torch.Tensor, num_classes: int, height: int, width: int, dtype=torch.float32):
     """[N] labels -> [N, K, H, W]: channel k all ones where y = k, zeros elsewhere (5.5). The
     nets never build these channels (``conv_with_label_channels`` computes their conv per
@@ -151,10 +166,9 @@ class GuideGenerator(nn.Module):
             self.register_buffer("ref_z", torch.randn(cfg.vbn_ref, cfg.z_dim))
 
     def _net(self, z, y):
-        if self.conditional:
-            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], dim=1)
         c0, s = self.start
-        x = F.relu(self.fc_norm(self.fc(z).view(-1, c0, s, s)))
+        h = linear_with_label(self.fc, z, y) if self.conditional else self.fc(z)
+        x = F.relu(self.fc_norm(h.view(-1, c0, s, s)))
         out = self.out(self.blocks(x))
         return torch.tanh(out) if self.tanh else out
 

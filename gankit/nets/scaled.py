@@ -26,7 +26,7 @@ from torch import nn
 from gankit.config import NetConfig
 from gankit.data.base import Dataset
 from gankit.errors import GankitError
-from gankit.nets.guide import conv_with_label_channels, one_hot
+from gankit.nets.guide import conv_with_label_channels, linear_with_label
 from gankit.registry import NETS
 
 SIDES = (8, 16, 32, 64, 128, 256)  # 4 x 2^u: the nets start (G) and end (D) at 4x4
@@ -93,8 +93,10 @@ class ScaledGenerator(nn.Module):
         if self.conditional:
             if y is None:
                 raise GankitError("the conditional generator needs class labels")
-            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], dim=1)
-        x = F.relu(self.project_norm(self.project(z).view(-1, self.c0, 4, 4)))
+            h = linear_with_label(self.project, z, y)
+        else:
+            h = self.project(z)
+        x = F.relu(self.project_norm(h.view(-1, self.c0, 4, 4)))
         return self.blocks(x)
 
 
