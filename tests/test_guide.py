@@ -266,3 +266,25 @@ def test_linear_with_label_equals_the_linear_of_the_concatenated_one_hot(labels)
     with torch.no_grad():  # by hand: zero z, class 2 -> column 4 + 2 of the weight plus the bias
         hand = linear_with_label(fc, torch.zeros(1, 4), torch.tensor([2]))
         assert torch.allclose(hand[0], fc.weight[:, 6] + fc.bias)
+
+
+def test_g_embed_feeds_a_learned_label_embedding_and_sums_a_label_sets():
+    """net.g_embed: G's first layer takes [z, E[y]] (BigGAN's class embedding) instead of the
+    one-hot, so its width no longer grows with the classes; a label set adds its ids' rows."""
+    from gankit.nets.guide import GuideGenerator, GuideNetConfig
+
+    data = tiny_data()
+    data = Dataset(name=data.name, x=data.x, y=data.y, num_classes=50, value_range=data.value_range)
+    torch.manual_seed(0)
+    G = GuideGenerator(GuideNetConfig(conditional=True, width=4, z_dim=6, g_embed=3), data).eval()
+    assert G.fc.in_features == 6 + 3 and G.embed.weight.shape == (50, 3)
+    z = torch.randn(2, 6)
+    seen = {}
+    G.fc.register_forward_hook(lambda m, inp, out: seen.update(x=inp[0]))
+    G(z, torch.tensor([[1, 4], [0, 49]]))
+    E = G.embed.weight
+    assert torch.allclose(seen["x"], torch.cat([z, torch.stack([E[1] + E[4], E[0] + E[49]])], dim=1))
+    G(z, torch.tensor([7, 7]))
+    assert torch.allclose(seen["x"][:, 6:], E[7].expand(2, 3))
+    with pytest.raises(GankitError, match="g_embed"):
+        GuideNetConfig(g_embed=-1).validate()

@@ -57,6 +57,10 @@ class GuideNetConfig(NetConfig):
     cond_dense: int = 0
     # where D sees the label: "dense" (2.7, 3.3.1) or "input" (constant one-hot channels, 5.5)
     cond_at: str = "dense"
+    # G's label through a learned embedding of this many entries (BigGAN's class embedding,
+    # Brock et al. 2019) instead of the one-hot: a low-rank label block, so that G's first layer
+    # no longer grows with the number of classes (thousands of ``model.clusters``); 0 = one-hot
+    g_embed: int = 0
     mbd: bool = False  # minibatch discrimination between the dense layers (4.3)
     mbd_b: int = 128  # B: number of minibatch kernels (features added)
     mbd_c: int = 5  # C: dimension of each kernel
@@ -72,6 +76,8 @@ class GuideNetConfig(NetConfig):
             raise GankitError(f"config key 'net.cond_dense' must be >= 0, got {self.cond_dense}")
         if self.d_width < 0:
             raise GankitError(f"config key 'net.d_width' must be >= 0 (0 = net.width), got {self.d_width}")
+        if self.g_embed < 0:
+            raise GankitError(f"config key 'net.g_embed' must be >= 0 (0 = one-hot), got {self.g_embed}")
         for key in ("width", "dense", "mbd_b", "mbd_c", "vbn_ref"):
             if getattr(self, key) < 1:
                 raise GankitError(f"config key 'net.{key}' must be >= 1, got {getattr(self, key)}")
@@ -154,7 +160,10 @@ class GuideGenerator(nn.Module):
         c0 = 4 * wd
         self.start = (c0, s)
         norm = VirtualBatchNorm if cfg.vbn else nn.BatchNorm2d
-        self.fc = nn.Linear(cfg.z_dim + (data.num_classes if cfg.conditional else 0), c0 * s * s, bias=False)
+        # the label's entries of G's input: one-hot (K) or a learned embedding (net.g_embed)
+        self.embed = nn.Embedding(data.num_classes, cfg.g_embed) if cfg.conditional and cfg.g_embed else None
+        label_in = (cfg.g_embed or data.num_classes) if cfg.conditional else 0
+        self.fc = nn.Linear(cfg.z_dim + label_in, c0 * s * s, bias=False)
         self.fc_norm = norm(c0)
         blocks, cin = [], c0
         for cout in chans:
@@ -167,7 +176,13 @@ class GuideGenerator(nn.Module):
 
     def _net(self, z, y):
         c0, s = self.start
-        h = linear_with_label(self.fc, z, y) if self.conditional else self.fc(z)
+        if self.embed is not None:  # a label set: the sum of its ids' embeddings
+            e = self.embed(y.long())
+            h = self.fc(torch.cat([z, e.sum(1) if y.dim() == 2 else e], dim=1))
+        elif self.conditional:
+            h = linear_with_label(self.fc, z, y)
+        else:
+            h = self.fc(z)
         x = F.relu(self.fc_norm(h.view(-1, c0, s, s)))
         out = self.out(self.blocks(x))
         return torch.tanh(out) if self.tanh else out
