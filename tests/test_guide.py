@@ -288,3 +288,5 @@ def test_g_embed_feeds_a_learned_label_embedding_and_sums_a_label_sets():
     assert torch.allclose(seen["x"][:, 6:], E[7].expand(2, 3))
     with pytest.raises(GankitError, match="g_embed"):
         GuideNetConfig(g_embed=-1).validate()
+    with pytest.raises(GankitError, match="needs net.conditional=true or model.clusters"):
+        GuideGenerator(GuideNetConfig(conditional=False, width=4, z_dim=6, g_embed=3), data)

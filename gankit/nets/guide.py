@@ -160,6 +160,9 @@ class GuideGenerator(nn.Module):
         c0 = 4 * wd
         self.start = (c0, s)
         norm = VirtualBatchNorm if cfg.vbn else nn.BatchNorm2d
+        if cfg.g_embed and not cfg.conditional:  # nothing to embed: say so rather than ignore it
+            raise GankitError("config key 'net.g_embed' embeds G's label: it needs net.conditional=true "
+                              "or model.clusters")
         # the label's entries of G's input: one-hot (K) or a learned embedding (net.g_embed)
         self.embed = nn.Embedding(data.num_classes, cfg.g_embed) if cfg.conditional and cfg.g_embed else None
         label_in = (cfg.g_embed or data.num_classes) if cfg.conditional else 0
