@@ -169,6 +169,7 @@ def _clock(seconds: float | None) -> str:
 
 def cmd_train(args) -> int:
     from gankit.api import prepare
+    from gankit.training.distributed import env_world_size
     from gankit.training.loop import train
 
     if args.preset and "=" in args.preset and not args.preset.endswith((".yaml", ".yml")):
@@ -197,7 +198,7 @@ def cmd_train(args) -> int:
         print(json.dumps(_shown(summary)))
         print(f"run directory: {run_dir}")
         print(f"  samples: {run_dir / 'samples'}   curves: {run_dir / 'loss.png'}   metrics: {run_dir / 'metrics.jsonl'}")
-    if os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1"):
+    if env_world_size() > 1:
         # a torchrun worker whose run is complete on disk: nothing is left for the interpreter's
         # teardown but gloo's threads, which can still abort a process that succeeded
         _end_now(0, exit_hooks=True)

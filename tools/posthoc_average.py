@@ -41,7 +41,9 @@ def snapshots(run_dir: Path) -> list[tuple[int, dict]]:
 def weights(spec: str, steps: list[int]) -> list[float]:
     last = steps[-1]
     kind, _, arg = spec.partition(":")
-    if kind == "ema":
+    if kind == "raw":  # the newest checkpoint alone
+        w = [float(s == last) for s in steps]
+    elif kind == "ema":
         w = [float(arg) ** (last - s) for s in steps]
     elif kind == "last":
         w = [1.0 if last - s < int(arg) else 0.0 for s in steps]
@@ -84,8 +86,7 @@ def main() -> None:
             if spec == "ema0+bn":
                 fresh_batchnorm(model)
         else:
-            w = [1.0] + [0.0] * (len(snaps) - 1) if spec == "raw" else weights(spec, steps)
-            w = w[::-1] if spec == "raw" else w  # raw: the newest only
+            w = weights(spec, steps)
             avg = {}
             for key, ref in snaps[-1][1].items():
                 if ref.is_floating_point():

@@ -152,7 +152,7 @@ class GuideGenerator(nn.Module):
         c, h, w = data.shape
         if h != w:
             raise GankitError(f"guide nets need square images, got {h}x{w}")
-        self.conditional, self.num_classes, self.vbn = cfg.conditional, data.num_classes, cfg.vbn
+        self.conditional, self.vbn = cfg.conditional, cfg.vbn
         self.tanh = tanh  # False: the last conv's logits (binary output neurons follow, nets/binarygan.py)
         s, u = _start_size(h)
         k, wd = cfg.kernel, cfg.width
@@ -164,7 +164,7 @@ class GuideGenerator(nn.Module):
             raise GankitError("config key 'net.g_embed' embeds G's label: it needs net.conditional=true "
                               "or model.clusters")
         # the label's entries of G's input: one-hot (K) or a learned embedding (net.g_embed)
-        self.embed = nn.Embedding(data.num_classes, cfg.g_embed) if cfg.conditional and cfg.g_embed else None
+        self.embed = nn.Embedding(data.num_classes, cfg.g_embed) if cfg.g_embed else None
         label_in = (cfg.g_embed or data.num_classes) if cfg.conditional else 0
         self.fc = nn.Linear(cfg.z_dim + label_in, c0 * s * s, bias=False)
         self.fc_norm = norm(c0)

@@ -75,7 +75,7 @@ class ScaledGenerator(nn.Module):
     def __init__(self, cfg: ScaledDCGANConfig, data: Dataset):
         super().__init__()
         c, side, _ = data.shape
-        self.conditional, self.num_classes = cfg.conditional, data.num_classes
+        self.conditional = cfg.conditional
         self.c0 = channels_at(4, side, cfg.width)
         self.project = nn.Linear(cfg.z_dim + (data.num_classes if cfg.conditional else 0), self.c0 * 16, bias=False)
         self.project_norm = nn.BatchNorm2d(self.c0)
@@ -106,7 +106,7 @@ class ScaledDiscriminator(nn.Module):
     def __init__(self, cfg: ScaledDCGANConfig, data: Dataset):
         super().__init__()
         c, side, _ = data.shape
-        self.conditional, self.num_classes = cfg.conditional, data.num_classes
+        self.conditional = cfg.conditional
         cin, res, layers = c + (data.num_classes if cfg.conditional else 0), side, []
         for i in range(blocks_for(side)):
             res //= 2
