@@ -10,8 +10,8 @@ with its batch-norm statistics computed afresh), ``ema:D``
 (each checkpoint's G weighted by D ** (steps before the newest): the EMA of decay D sampled at
 the checkpoints, history before the oldest kept checkpoint dropped), or ``last:N`` (a plain mean
 of the checkpoints of the last N steps). An average's batch-norm statistics are computed afresh
-(50 training-mode batches, cumulative mean), as the EMA's own are (models/tricks.py). Scores:
-gankit's classifier, 2,000 samples a seed (``iter_seeded``, as ``gankit eval``).
+(50 training-mode batches of seed 0, cumulative mean), as the EMA's own are (models/tricks.py).
+Scores: gankit's classifier, 2,000 samples a seed (``iter_seeded``, as ``gankit eval``).
 """
 import argparse
 import sys
@@ -56,6 +56,7 @@ def weights(spec: str, steps: list[int]) -> list[float]:
 @torch.no_grad()
 def fresh_batchnorm(model, batches: int = 50) -> None:
     G = model.G_ema
+    torch.manual_seed(0)  # the statistics' batches: the same on every rerun
     for m in G.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
