@@ -105,6 +105,27 @@ def test_d_width_sets_only_the_discriminators_convs():
         tiny_model("gan-mnist-fast", "net.d_width=-1")
 
 
+def test_d_norm_none_drops_only_the_discriminators_batch_norm():
+    base = tiny_model("gan-mnist-fast", "model.clusters=0")
+    plain = tiny_model("gan-mnist-fast", "model.clusters=0", "net.d_norm=none")
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in base.D.modules()) == 3  # after each conv (3.1.7)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.D.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in plain.G.modules()) == 3  # G keeps its own
+    # why it matters: with batch norm, D in training mode cannot tell a batch of first-conv
+    # features from the same batch with each channel offset by a constant (what a batch of fakes
+    # that all carry more ink shares); without it, it can. D after its first conv:
+    h = torch.randn(8, 4, 14, 14)
+    shift = torch.tensor([0.5, -0.3, 0.2, 1.0]).view(1, 4, 1, 1)
+    for model, blind in ((base, True), (plain, False)):
+        model.D.train()
+        tail = model.D.convs[1:]  # norm (or not), LeakyReLU, conv 2, ...
+        assert torch.allclose(tail(h), tail(h + shift), atol=1e-5) == blind
+    with pytest.raises(GankitError, match="net.d_norm"):
+        tiny_model("gan-mnist-fast", "net.d_norm=layer")
+    with pytest.raises(GankitError, match="net.d_norm"):
+        tiny_model("cwgangp-mnist", "net.d_norm=none")
+
+
 def test_adaptive_critic_schedule():
     model = tiny_model("cwgangp-mnist", "model.n_critic=5", "model.critic_boost=100",
                        "model.critic_boost_first=100", "model.critic_boost_every=500")

@@ -23,7 +23,7 @@ from gankit.errors import GankitError
 from gankit.eval_mode import eval_mode
 from gankit.models.base import Model
 from gankit.models.labels import label_source
-from gankit.models.tricks import InfoCodes, ReplayBuffer, frozen, info_encode
+from gankit.models.tricks import InfoCodes, PixelMarginal, ReplayBuffer, frozen, info_encode
 from gankit.registry import MODELS, OBJECTIVES
 
 
@@ -61,6 +61,9 @@ class GANConfig(ModelConfig):
     # what is clustered: "image" (whole images) or "channel" (each channel apart, one cluster id
     # per channel, G and D conditioned on the set: for independent channels, mnist-stacked)
     clusters_by: str = "image"
+    # weight of the squared 2-Wasserstein distance between the pixel values of G's batch and
+    # the training images', added to G's loss (models/tricks.py PixelMarginal); 0 = off
+    pixel_marginal: float = 0.0
 
     def validate(self) -> None:
         super().validate()
@@ -72,6 +75,8 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.clusters' must be 0 (off) or >= 2, got {self.clusters}")
         if self.clusters_by not in ("image", "channel"):
             raise GankitError(f"config key 'model.clusters_by' must be image or channel, got '{self.clusters_by}'")
+        if not 0 <= self.pixel_marginal < float("inf"):
+            raise GankitError(f"config key 'model.pixel_marginal' must be a finite number >= 0, got {self.pixel_marginal}")
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
@@ -102,6 +107,9 @@ class GAN(Model):
 
     def build(self) -> None:
         cfg, data = self.cfg, self.data
+        if cfg.model.pixel_marginal and (data.kind != "image" or len(data.shape) != 3):
+            raise GankitError(f"config key 'model.pixel_marginal' matches pixel values: it needs image data, "
+                              f"got '{data.name}'")
         self.labels = label_source(cfg, data)  # what G and D are conditioned on (models/labels.py)
         self.G, self.D = self.labels.build_nets(cfg.net, data)
         if cfg.model.channels_last:
@@ -113,6 +121,7 @@ class GAN(Model):
         self.opt_d = self.add_optimizer("d", self.D.parameters(), cfg.optim.d)
         self.replay = ReplayBuffer(cfg.model.replay_size or max(2, len(data) // cfg.data.batch_size))
         self.last_replay_loss = torch.zeros(())
+        self.pixel_marginal = PixelMarginal(cfg.model.pixel_marginal, data.x)
 
     def n_critic(self, step: int) -> int:
         """D steps before generator step ``step`` (0-based), with the adaptive schedule (5.3.1)."""
@@ -194,7 +203,8 @@ class GAN(Model):
         return self.objective.d_loss(self.critic, real, fake, y)
 
     def g_loss(self, fake, y, real, z) -> tuple[torch.Tensor, dict]:
-        return self.objective.g_loss(self.critic, fake, y, real)
+        loss, logs = self.objective.g_loss(self.critic, fake, y, real)
+        return self.pixel_marginal(loss, logs, fake)
 
     def d_networks(self) -> list[nn.Module]:
         """What the D step trains and the G step freezes."""

@@ -51,6 +51,11 @@ class GuideNetConfig(NetConfig):
     # D is a small share of a step's cost (G's transposed convs run at the larger sizes), so a
     # wider D is a cheap way to a stronger one (docs/notes/stabilisers.md)
     d_width: int = 0
+    # D's normalisation between its convolutions: "batch" (the guide's tables) or "none" (SNGAN's
+    # D, paired with net.d_spectral_norm). Batch norm of a batch of only reals or only fakes
+    # removes what the whole batch shares, such as how much ink every fake carries, so D cannot
+    # see it (docs/notes/stabilisers.md)
+    d_norm: str = "batch"
     dense: int = 256  # width of the discriminator's dense layers (conditional / mbd head)
     # 2.7: concatenate the label to "a poor layer, with a few neurons" so that it is not drowned
     # out (class leakage): >0 squeezes the flattened conv features to this many first; 0 = 3.3.1 table
@@ -74,6 +79,8 @@ class GuideNetConfig(NetConfig):
             raise GankitError(f"config key 'net.cond_at' must be dense or input, got '{self.cond_at}'")
         if self.cond_dense < 0:
             raise GankitError(f"config key 'net.cond_dense' must be >= 0, got {self.cond_dense}")
+        if self.d_norm not in ("batch", "none"):
+            raise GankitError(f"config key 'net.d_norm' must be batch or none, got '{str(self.d_norm)[:40]}'")
         if self.d_width < 0:
             raise GankitError(f"config key 'net.d_width' must be >= 0 (0 = net.width), got {self.d_width}")
         if self.g_embed < 0:
@@ -81,6 +88,9 @@ class GuideNetConfig(NetConfig):
         for key in ("width", "dense", "mbd_b", "mbd_c", "vbn_ref"):
             if getattr(self, key) < 1:
                 raise GankitError(f"config key 'net.{key}' must be >= 1, got {getattr(self, key)}")
+        if self.name == "guide-wgan" and self.d_norm != "batch":
+            raise GankitError("config key 'net.d_norm' sets the guide-dcgan discriminator's norm; the guide-wgan "
+                              "critic keeps its per-sample LayerNorm (5.1.2)")
         if self.name == "guide-wgan" and self.mbd:
             raise GankitError("config key 'net.mbd' is not available with the guide-wgan critic")
 
@@ -259,7 +269,8 @@ class GuideDiscriminator(nn.Module):
         self.at_input = cfg.conditional and cfg.cond_at == "input"
         self.at_dense = cfg.conditional and not self.at_input
         cin = c + (data.num_classes if self.at_input else 0)
-        self.convs = _conv_stack(cin, cfg.d_width or cfg.width, cfg.kernel, nn.BatchNorm2d)
+        norm = nn.BatchNorm2d if cfg.d_norm == "batch" else (lambda channels: nn.Identity())
+        self.convs = _conv_stack(cin, cfg.d_width or cfg.width, cfg.kernel, norm)
         with torch.no_grad():
             flat = self.convs.eval()(torch.zeros(1, cin, h, w)).numel()
         self.convs.train()
