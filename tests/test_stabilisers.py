@@ -182,9 +182,10 @@ def test_schedule_sets_each_steps_rate(tmp_path, cache_dir):
 
 
 def test_all_stabilisers_on_resume_bit_exactly(tmp_path, cache_dir):
-    """hinge+R1, DiffAugment, SN on a net without it, EMA, warm-up/cosine: 6 steps in one go
-    equal 3 steps, a stop and a resume."""
-    kw = dict(model={"ema": 0.9, "diffaug": "translation,cutout"}, objective={"name": "rpgan", "r1": 1.0, "r2": 1.0},
+    """hinge+R1, DiffAugment, SN on a net without it, EMA, warm-up/cosine, the pixel-marginal
+    term: 6 steps in one go equal 3 steps, a stop and a resume."""
+    kw = dict(model={"ema": 0.9, "diffaug": "translation,cutout", "pixel_marginal": 10.0},
+              objective={"name": "rpgan", "r1": 1.0, "r2": 1.0},
               net={"d_spectral_norm": True}, optim={"g": {"warmup": 2, "schedule": "cosine", "decay_steps": 6}})
     full, part = tmp_path / "full", tmp_path / "part"
     train(tiny(**kw, steps=6), full, cache_dir=cache_dir)
