@@ -191,7 +191,7 @@ class PixelMarginal:
     added to G's loss (``model.pixel_marginal``). D's convolutions judge shapes; the distribution
     of pixel values (how much ink, how soft a stroke's edge) is a one-dimensional marginal that a
     small D leaves off, and gankit's metric features are sensitive to it (docs/notes/stabilisers.md).
-    Matching it is feature matching (Salimans et al. 2016; practical-gan-guide 4.1) on the
+    Matching it is feature matching (Salimans et al. 2016, section 3.1; not in the five papers) on the
     input layer. The target is each channel's sorted values over at most ``images`` training
     images (a fixed, seeded choice), so it costs one sort of the fake batch a step. Off
     (weight 0): the loss is returned as it is."""
