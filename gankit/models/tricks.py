@@ -190,9 +190,9 @@ class PixelMarginal:
     """``weight`` x :func:`marginal_w2` of G's batch against the training images' pixel values,
     added to G's loss (``model.pixel_marginal``). D's convolutions judge shapes; the distribution
     of pixel values (how much ink, how soft a stroke's edge) is a one-dimensional marginal that a
-    small D leaves off, and gankit's metric features are sensitive to it (docs/notes/stabilisers.md).
-    Matching it is feature matching (Salimans et al. 2016, section 3.1; not in the five papers) on the
-    input layer. The target is each channel's sorted values over at most ``images`` training
+    small D leaves alone, and gankit's metric features are sensitive to it (docs/notes/stabilisers.md).
+    A relative of feature matching (Salimans et al. 2016, section 3.1, which matches the mean of
+    D's features; not in the five papers): here the whole distribution of D's input values. The target is each channel's sorted values over at most ``images`` training
     images (a fixed, seeded choice), so it costs one sort of the fake batch a step. Off
     (weight 0): the loss is returned as it is."""
 
