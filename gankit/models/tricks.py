@@ -192,9 +192,10 @@ class PixelMarginal:
     of pixel values (how much ink, how soft a stroke's edge) is a one-dimensional marginal that a
     small D leaves alone, and gankit's metric features are sensitive to it (docs/notes/stabilisers.md).
     A relative of feature matching (Salimans et al. 2016, section 3.1, which matches the mean of
-    D's features; not in the five papers): here the whole distribution of D's input values. The target is each channel's sorted values over at most ``images`` training
-    images (a fixed, seeded choice), so it costs one sort of the fake batch a step. Off
-    (weight 0): the loss is returned as it is."""
+    D's features; not in the five papers): here the whole distribution of D's input values.
+    The target is each channel's sorted values over at most ``images`` training images (a fixed,
+    seeded choice), so it costs one sort of the fake batch a step. Off (weight 0): the loss is
+    returned as it is."""
 
     def __init__(self, weight: float, data_x: torch.Tensor, images: int = 4096):
         self.weight = weight
