@@ -7,8 +7,8 @@
   objective calls instead of D when ``model.diffaug`` is set.
 - :class:`InfoCodes`: InfoGAN's categorical code and its head Q (``model.info_codes``).
 - :func:`frozen`: networks without weight gradients for a block (D during the G step).
-- :class:`PixelMarginal`: G's extra term matching the fake batch's pixel values to the real
-  batch's (``model.pixel_marginal``).
+- :class:`PixelMarginal`: G's extra loss term matching its batch's pixel values to the
+  training images' (``model.pixel_marginal``).
 
 (The k-means clusters of a self-conditioned GAN, ``model.clusters``, are a label source:
 ``gankit.models.labels``.)
@@ -159,7 +159,6 @@ class InfoCodes(nn.Module):
 
     def forward(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(self.Q(features), info_codes_of(z, self.k))
-
 
 
 def _argsort_rows(x: torch.Tensor) -> torch.Tensor:
