@@ -16,6 +16,7 @@ import torch
 import gankit
 from gankit.api import label_cycle
 from gankit.metrics.images import image_metrics
+from gankit.models.tricks import rank_partners
 from gankit.training.sampling import iter_seeded
 
 N = 2000
@@ -24,16 +25,10 @@ LEVELS = torch.tensor([0.80, 0.84, 0.86, 0.88, 0.90, 0.94])  # where MNIST's str
 
 def histogram_match(x: torch.Tensor, data_x: torch.Tensor) -> torch.Tensor:
     """``x`` [N, C, H, W] with each channel's values replaced, rank for rank, by the training
-    images' value at the same quantile."""
-    out = torch.empty_like(x)
-    for c in range(x.shape[1]):
-        ref = data_x[:, c].flatten().sort().values
-        flat = x[:, c].flatten()
-        at = ((torch.arange(len(flat)) + 0.5) * (len(ref) / len(flat))).long().clamp(max=len(ref) - 1)
-        vals = torch.empty_like(flat)
-        vals[flat.argsort()] = ref[at].to(flat.dtype)
-        out[:, c] = vals.view_as(x[:, c])
-    return out
+    images' value at the same quantile (the pairing ``model.pixel_marginal`` trains toward)."""
+    ref = data_x.transpose(0, 1).flatten(1).sort(dim=1).values.to(x.dtype)  # [C, M]
+    matched = rank_partners(x.transpose(0, 1).flatten(1), ref)  # [C, N*H*W]
+    return matched.view(x.shape[1], x.shape[0], *x.shape[2:]).transpose(0, 1)
 
 
 def quantiles(x: torch.Tensor, data) -> str:

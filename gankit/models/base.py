@@ -133,8 +133,7 @@ class Model(nn.Module):
             if not isinstance(getattr(self, "D", None), nn.Module):
                 raise GankitError(f"config key 'model.diffaug' augments a discriminator's inputs; "
                                   f"the {family} family has no D")
-            if self.data.kind != "image" or len(self.data.shape) != 3:
-                raise GankitError(f"config key 'model.diffaug' needs image data, got '{self.data.name}'")
+            self.require_images("model.diffaug")
             self.augment = DiffAugment(m.diffaug_policy, m.diffaug_shift, m.diffaug_cutout,
                                        float(self.data.value_range[0]))
 
@@ -146,6 +145,12 @@ class Model(nn.Module):
         if self.augment is None:
             return self.D
         return AugmentedCritic(self.D, self.augment, self.objective is not None and self.objective.pairwise)
+
+    def require_images(self, key: str) -> None:
+        """One line naming config ``key`` unless the data are images [C, H, W] (an option that
+        works on pixels: DiffAugment, the pixel-marginal term)."""
+        if self.data.kind != "image" or len(self.data.shape) != 3:
+            raise GankitError(f"config key '{key}' needs image data, got '{self.data.name}'")
 
     @property
     def sampler(self) -> nn.Module:

@@ -107,9 +107,8 @@ class GAN(Model):
 
     def build(self) -> None:
         cfg, data = self.cfg, self.data
-        if cfg.model.pixel_marginal and (data.kind != "image" or len(data.shape) != 3):
-            raise GankitError(f"config key 'model.pixel_marginal' matches pixel values: it needs image data, "
-                              f"got '{data.name}'")
+        if cfg.model.pixel_marginal:
+            self.require_images("model.pixel_marginal")
         self.labels = label_source(cfg, data)  # what G and D are conditioned on (models/labels.py)
         self.G, self.D = self.labels.build_nets(cfg.net, data)
         if cfg.model.channels_last:

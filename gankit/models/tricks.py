@@ -169,20 +169,25 @@ def _argsort_rows(x: torch.Tensor) -> torch.Tensor:
     return torch.argsort(x.detach(), dim=1)
 
 
+def rank_partners(x: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
+    """[C, n]: each value of ``x`` [C, n] replaced by its partner under the one-dimensional
+    optimal coupling with the distribution whose sorted values are ``quantiles`` [C, M]: the
+    k-th smallest of a row's n values gets that row's quantile at (k + 1/2) / n. No gradient."""
+    m, n = quantiles.shape[1], x.shape[1]
+    at = ((torch.arange(n, device=quantiles.device) + 0.5) * (m / n)).long().clamp_(max=m - 1)
+    return torch.empty_like(x).scatter_(1, _argsort_rows(x).to(x.device), quantiles[:, at].to(x))
+
+
 def marginal_w2(fake: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
     """Squared 2-Wasserstein distance between the pixel values of ``fake`` [N, C, H, W] (each
     channel's pooled over the batch) and a target distribution given by its sorted values
     ``quantiles`` [C, M], averaged over channels. In one dimension the optimal coupling pairs
     values by rank, so the k-th smallest of n fake values is paired with the target's quantile
     at (k + 1/2) / n: the mean squared difference of the two sorted lists when M = n."""
-    c, m = quantiles.shape
-    if fake.dim() != 4 or fake.shape[1] != c:
-        raise ValueError(f"marginal_w2 needs [N, {c}, H, W] images, got {tuple(fake.shape)}")
+    if fake.dim() != 4 or fake.shape[1] != quantiles.shape[0]:
+        raise ValueError(f"marginal_w2 needs [N, {quantiles.shape[0]}, H, W] images, got {tuple(fake.shape)}")
     x = fake.transpose(0, 1).flatten(1)  # [C, n]
-    n = x.shape[1]
-    at = ((torch.arange(n, device=quantiles.device) + 0.5) * (m / n)).long().clamp_(max=m - 1)
-    target = torch.empty_like(x).scatter_(1, _argsort_rows(x).to(x.device), quantiles[:, at].to(x))
-    return (x - target).square().mean()
+    return (x - rank_partners(x, quantiles)).square().mean()
 
 
 class PixelMarginal:
