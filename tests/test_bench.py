@@ -33,6 +33,25 @@ def test_bench_json_runs_and_prints_the_keys(capsys):
     assert row["gankit_gflop_per_step"] < row["reference_gflop_per_step"]
 
 
+def test_step_flops_skips_the_reference_epochs_short_last_batch():
+    # CI once counted the reference's FLOPs on the epoch's last batch (5,000 % 64 = 8 images):
+    # an eighth of a step's cost. Counted at that point, a full batch's FLOPs must come back.
+    from gankit.bench import ReferenceArm, bench_config, step_flops
+    from gankit.data import load_dataset
+
+    torch.set_num_threads(1)
+    cfg = bench_config("cdcgan-mnist-demo", ["net.width=4"])
+    data = load_dataset(cfg.data)
+    bs = cfg.data.batch_size
+    assert len(data.x) % bs, "the embedded set must end its epoch on a short batch for this test"
+    arm = ReferenceArm(cfg, data)
+    full = step_flops(arm, bs)
+    for _ in range(len(data.x) // bs - 1):  # the rest of the first epoch's full batches
+        arm.step()
+    assert step_flops(arm, bs) == full
+    assert full > 0
+
+
 def test_bench_rejects_unknown_models(capsys):
     assert main(["bench", "--models", "no-such-preset", "--seconds", "1"]) == 2
     assert "unknown bench model 'no-such-preset'" in capsys.readouterr().err
