@@ -245,6 +245,10 @@ def test_every_family_samples_from_its_ema(preset, tmp_path, cache_dir):
     ({"model": {"ema": -0.1}}, "model.ema"),
     ({"model": {"pixel_marginal": -1.0}}, "model.pixel_marginal"),
     ({"model": {"pixel_marginal": float("inf")}}, "model.pixel_marginal"),
+    ({"model": {"top_k": 1.5}}, "model.top_k"),
+    ({"model": {"top_k": -0.1}}, "model.top_k"),
+    ({"model": {"top_k": 0.5, "top_k_decay": 0.0}}, "model.top_k_decay"),
+    ({"model": {"top_k": 0.5}, "objective": {"name": "rpgan"}}, "model.top_k"),
     ({"objective": {"name": "hinge", "r1": -1.0}}, "objective.r1"),
     ({"objective": {"name": "rpgan", "r2": float("nan")}}, "objective.r2"),
     ({"objective": {"name": "ns", "r1": float("inf")}}, "objective.r1"),
@@ -293,6 +297,56 @@ def test_pixel_marginal_adds_its_weighted_distance_to_g_loss_or_nothing():
     out, logs = on(loss, {"a": 1}, fake)
     assert out.item() == pytest.approx(0.7 + 5.0 * marginal_w2(fake, on.quantiles).item())
     assert logs["a"] == 1 and logs["pixel_w2"].item() == pytest.approx(marginal_w2(fake, on.quantiles).item())
+
+
+def test_top_k_keeps_the_fakes_d_scores_highest_by_hand():
+    """Sinha et al. 2020: G's loss on the k best-scored fakes; k = max(floor, decay^epochs) x batch."""
+    from gankit.models.tricks import TopK
+
+    scores = torch.tensor([0.3, -1.0, 2.0, 0.1, -0.5, 1.2, 0.0, 0.7])
+    fake = torch.zeros(8, 1, requires_grad=True)
+
+    def critic(x, y=None):  # D's score of each fake: a fixed number plus the fake's value
+        return scores + x[:, 0]
+
+    top = TopK(0.5, 0.8)
+    assert top.fraction() == 1.0  # epoch 0: the whole batch
+    top.epochs = 2
+    assert top.fraction() == pytest.approx(0.64)
+    top.epochs = 10
+    assert top.fraction() == 0.5  # 0.8^10 = 0.107: held at the floor
+    hinge = Hinge(PenaltyOptions())
+    loss, _ = hinge.g_loss(top(critic), fake)
+    assert loss.item() == pytest.approx(-(2.0 + 1.2 + 0.7 + 0.3) / 4)  # the 4 highest of 8
+    loss.backward()
+    kept = torch.tensor([1, 0, 1, 0, 0, 1, 0, 1], dtype=torch.bool)
+    assert torch.allclose(fake.grad[kept, 0], torch.full((4,), -0.25)) and torch.all(fake.grad[~kept] == 0)
+    top.epochs = 2  # 0.64 x 8 = 5.12: k = 5
+    loss, _ = hinge.g_loss(top(critic), fake)
+    assert loss.item() == pytest.approx(-(2.0 + 1.2 + 0.7 + 0.3 + 0.1) / 5)
+    off = TopK(0.0, 0.99)
+    assert off(critic) is critic  # off: D as it is
+
+
+def test_top_k_epochs_follow_the_loop_and_resume_bit_exactly(tmp_path, cache_dir):
+    """The shrinking k is schedule state: the loop's epoch hook sets it, checkpoints keep it, and
+    24 steps in one go equal 12, a stop and a resume (10 steps an epoch: k moves twice)."""
+    def cfg(steps):
+        c = tiny(model={"top_k": 0.25, "top_k_decay": 0.5}, steps=steps, ckpt_every=12)
+        c.data.batch_size = 500
+        return c
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    train(cfg(24), full, cache_dir=cache_dir)
+    train(cfg(12), part, cache_dir=cache_dir)
+    stopped = Checkpoints(part / "checkpoints").load_latest()
+    assert stopped["extra"]["top_k_epochs"] == 1  # 12 steps of 10 an epoch
+    (part / "config.yaml").write_text(cfg(24).to_yaml())
+    train(cfg(24), part, resume=True, cache_dir=cache_dir)
+    a, b = (Checkpoints(r / "checkpoints").load_latest() for r in (full, part))
+    assert a["extra"]["top_k_epochs"] == b["extra"]["top_k_epochs"] == 2
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
 
 
 def test_pixel_marginal_refuses_data_that_are_not_images(tmp_path, cache_dir):

@@ -23,7 +23,7 @@ from gankit.errors import GankitError
 from gankit.eval_mode import eval_mode
 from gankit.models.base import Model
 from gankit.models.labels import label_source
-from gankit.models.tricks import InfoCodes, PixelMarginal, ReplayBuffer, frozen, info_encode
+from gankit.models.tricks import InfoCodes, PixelMarginal, ReplayBuffer, TopK, frozen, info_encode
 from gankit.registry import MODELS, OBJECTIVES
 
 
@@ -64,6 +64,11 @@ class GANConfig(ModelConfig):
     # weight of the squared 2-Wasserstein distance between the pixel values of G's batch and
     # the training images', added to G's loss (models/tricks.py PixelMarginal); 0 = off
     pixel_marginal: float = 0.0
+    # top-k generator updates (Sinha et al. 2020; models/tricks.py TopK): G's loss on the fakes D
+    # scores highest, k from the whole batch times top_k_decay each epoch down to top_k of it
+    # (the paper's nu); 0 = off
+    top_k: float = 0.0
+    top_k_decay: float = 0.99
 
     def validate(self) -> None:
         super().validate()
@@ -77,6 +82,10 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.clusters_by' must be image or channel, got '{self.clusters_by}'")
         if not 0 <= self.pixel_marginal < float("inf"):
             raise GankitError(f"config key 'model.pixel_marginal' must be a finite number >= 0, got {self.pixel_marginal}")
+        if not 0 <= self.top_k <= 1:
+            raise GankitError(f"config key 'model.top_k' must lie in 0..1 (0 = off), got {self.top_k}")
+        if not 0 < self.top_k_decay <= 1:
+            raise GankitError(f"config key 'model.top_k_decay' must lie in (0, 1], got {self.top_k_decay}")
         if self.n_critic < 1:
             raise GankitError(f"config key 'model.n_critic' must be >= 1, got {self.n_critic}")
         for key in ("critic_boost", "critic_boost_first", "critic_boost_every", "replay_size"):
@@ -98,6 +107,9 @@ class GANConfig(ModelConfig):
             raise GankitError(f"config key 'model.clusters' needs a net that can be conditioned (net.conditional "
                               f"exists), left unconditional (net.conditional=false), and no model.info_codes; "
                               f"net '{cfg.net.name}' does not qualify")
+        if self.top_k and objective.pairs_real:
+            raise GankitError(f"config key 'model.top_k' needs an objective that scores each fake alone, not "
+                              f"'{cfg.objective.name}' (it pairs fakes with reals)")
         if self.replay and not hasattr(objective, "d_fake_loss"):
             raise GankitError(f"config key 'model.replay' needs a BCE objective (ns, minimax), not '{cfg.objective.name}'")
 
@@ -121,6 +133,7 @@ class GAN(Model):
         self.replay = ReplayBuffer(cfg.model.replay_size or max(2, len(data) // cfg.data.batch_size))
         self.last_replay_loss = torch.zeros(())
         self.pixel_marginal = PixelMarginal(cfg.model.pixel_marginal, data.x)
+        self.top_k = TopK(cfg.model.top_k, cfg.model.top_k_decay)
 
     def n_critic(self, step: int) -> int:
         """D steps before generator step ``step`` (0-based), with the adaptive schedule (5.3.1)."""
@@ -202,7 +215,7 @@ class GAN(Model):
         return self.objective.d_loss(self.critic, real, fake, y)
 
     def g_loss(self, fake, y, real, z) -> tuple[torch.Tensor, dict]:
-        loss, logs = self.objective.g_loss(self.critic, fake, y, real)
+        loss, logs = self.objective.g_loss(self.top_k(self.critic), fake, y, real)
         return self.pixel_marginal(loss, logs, fake)
 
     def d_networks(self) -> list[nn.Module]:
@@ -221,11 +234,15 @@ class GAN(Model):
         for opt in optimizers:
             opt.step()
 
+    def on_epoch_end(self, epoch: int) -> None:
+        self.top_k.epochs = epoch + 1
+
     def family_state(self) -> dict:
-        return self.replay.state_dict()
+        return {**self.replay.state_dict(), "top_k_epochs": self.top_k.epochs}
 
     def load_family_state(self, state: dict) -> None:
         self.replay.load_state_dict(state, self.device)
+        self.top_k.epochs = int(state.get("top_k_epochs", 0))  # absent in checkpoints before top_k
 
     @torch.no_grad()
     def generate(self, n, labels=None):

@@ -9,6 +9,7 @@
 - :func:`frozen`: networks without weight gradients for a block (D during the G step).
 - :class:`PixelMarginal`: G's extra loss term matching its batch's pixel values to the
   training images' (``model.pixel_marginal``).
+- :class:`TopK`: top-k generator updates, G's loss on the fakes D rates best (``model.top_k``).
 
 (The k-means clusters of a self-conditioned GAN, ``model.clusters``, are a label source:
 ``gankit.models.labels``.)
@@ -216,3 +217,35 @@ class PixelMarginal:
             self.quantiles = self.quantiles.to(fake.device)
         w2 = marginal_w2(fake, self.quantiles)
         return loss + self.weight * w2, {**logs, "pixel_w2": w2.detach()}
+
+
+class TopK:
+    """Top-k generator updates (Sinha et al. 2020, "Top-k Training of GANs", section 3; not in the
+    five papers): G's loss counts only the k fakes of its batch that D scores highest, so no
+    gradient comes from the samples D finds least realistic, which can push a sample away from its
+    nearest mode. k starts at the whole batch and shrinks by ``decay`` each epoch, never under
+    ``floor`` of the batch (the paper's gamma and nu). ``floor`` 0 = off: the critic is used as
+    it is. ``epochs`` (passes done) is checkpointed by the model."""
+
+    def __init__(self, floor: float, decay: float):
+        self.floor, self.decay = floor, decay
+        self.epochs = 0
+
+    def fraction(self) -> float:
+        """The share of the batch that counts now: max(floor, decay ** epochs)."""
+        return max(self.floor, self.decay ** self.epochs)
+
+    def __call__(self, critic):
+        """``critic`` as the G step scores fakes with it: the top-k view, or itself when off."""
+        if not self.floor:
+            return critic
+        fraction = self.fraction()
+
+        def top_k_scores(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+            out = critic(x, y)
+            if out.numel() != out.shape[0]:
+                raise ValueError(f"top-k needs one score per sample, got D output of shape {tuple(out.shape)}")
+            k = max(1, int(round(fraction * out.shape[0])))
+            return out[out.reshape(-1).topk(k).indices]
+
+        return top_k_scores
