@@ -328,9 +328,14 @@ def test_top_k_keeps_the_fakes_d_scores_highest_by_hand():
     assert off(critic) is critic  # off: D as it is
 
 
-def test_top_k_epochs_follow_the_loop_and_resume_bit_exactly(tmp_path, cache_dir):
-    """The shrinking k is schedule state: the loop's epoch hook sets it, checkpoints keep it, and
-    24 steps in one go equal 12, a stop and a resume (10 steps an epoch: k moves twice)."""
+def test_top_k_epochs_follow_the_batches_and_resume_bit_exactly(tmp_path, cache_dir):
+    """The shrinking k follows the passes over the data: each step reads them from the batches
+    (which checkpoints keep), and 24 steps in one go equal 12, a stop and a resume (10 steps an
+    epoch: k moves twice)."""
+    from gankit.data import load_dataset
+    from gankit.data.base import Batches
+    from gankit.models import build_model
+
     def cfg(steps):
         c = tiny(model={"top_k": 0.25, "top_k_decay": 0.5}, steps=steps, ckpt_every=12)
         c.data.batch_size = 500
@@ -340,13 +345,21 @@ def test_top_k_epochs_follow_the_loop_and_resume_bit_exactly(tmp_path, cache_dir
     train(cfg(24), full, cache_dir=cache_dir)
     train(cfg(12), part, cache_dir=cache_dir)
     stopped = Checkpoints(part / "checkpoints").load_latest()
-    assert stopped["extra"]["top_k_epochs"] == 1  # 12 steps of 10 an epoch
+    assert stopped["batches"]["epoch"] == 1  # 12 steps of 10 an epoch
     (part / "config.yaml").write_text(cfg(24).to_yaml())
     train(cfg(24), part, resume=True, cache_dir=cache_dir)
     a, b = (Checkpoints(r / "checkpoints").load_latest() for r in (full, part))
-    assert a["extra"]["top_k_epochs"] == b["extra"]["top_k_epochs"] == 2
+    assert a["batches"]["epoch"] == b["batches"]["epoch"] == 2
     for key in a["model"]:
         assert torch.equal(a["model"][key], b["model"][key]), key
+    # the step takes the count from its batches: after two passes k is the floor's quarter
+    c = cfg(1)
+    data = load_dataset(c.data)
+    model = build_model(c, data)
+    batches = Batches(data, c.data.batch_size, seed=0)
+    batches.load_state_dict({**batches.state_dict(), "epoch": 2})
+    model.train_step(batches, 0)
+    assert model.top_k.epochs == 2 and model.top_k.fraction() == 0.25
 
 
 def test_pixel_marginal_refuses_data_that_are_not_images(tmp_path, cache_dir):

@@ -86,7 +86,6 @@ class BinaryGAN(GAN):
             neuron.set_slope(self.slope)
 
     def on_epoch_end(self, epoch: int) -> None:
-        super().on_epoch_end(epoch)
         if not self.binary:
             return
         self.slope *= self.cfg.model.slope_rate

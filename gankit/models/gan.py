@@ -157,6 +157,7 @@ class GAN(Model):
     def train_step(self, batches: Batches, step: int) -> dict:
         """k D steps, each on a fresh real batch, then one G step. With ``reuse_fake`` the last
         D step's fakes are made with their graph and the G step scores them again."""
+        self.top_k.epochs = batches.epoch  # top-k's k follows the passes over the data (resumed with them)
         k = self.n_critic(step)
         fake = z = None
         for i in range(k):
@@ -234,15 +235,11 @@ class GAN(Model):
         for opt in optimizers:
             opt.step()
 
-    def on_epoch_end(self, epoch: int) -> None:
-        self.top_k.epochs = epoch + 1
-
     def family_state(self) -> dict:
-        return {**self.replay.state_dict(), "top_k_epochs": self.top_k.epochs}
+        return self.replay.state_dict()
 
     def load_family_state(self, state: dict) -> None:
         self.replay.load_state_dict(state, self.device)
-        self.top_k.epochs = int(state.get("top_k_epochs", 0))  # absent in checkpoints before top_k
 
     @torch.no_grad()
     def generate(self, n, labels=None):

@@ -225,7 +225,8 @@ class TopK:
     gradient comes from the samples D finds least realistic, which can push a sample away from its
     nearest mode. k starts at the whole batch and shrinks by ``decay`` each epoch, never under
     ``floor`` of the batch (the paper's gamma and nu). ``floor`` 0 = off: the critic is used as
-    it is. ``epochs`` (passes done) is checkpointed by the model. Under DDP each process keeps the
+    it is. ``epochs`` (passes done) is set by the model from its batches each step, so it
+    resumes with them. Under DDP each process keeps the
     top k of its own share of the batch (no gather of D's scores)."""
 
     def __init__(self, floor: float, decay: float):
