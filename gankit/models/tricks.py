@@ -179,6 +179,12 @@ def rank_partners(x: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(x).scatter_(1, _argsort_rows(x).to(x.device), quantiles[:, at].to(x))
 
 
+def sorted_pixel_values(x: torch.Tensor) -> torch.Tensor:
+    """[C, N*H*W]: each channel's pixel values of images ``x`` [N, C, H, W], sorted: the target
+    distribution that :func:`rank_partners` and :func:`marginal_w2` read."""
+    return x.transpose(0, 1).flatten(1).sort(dim=1).values
+
+
 def marginal_w2(fake: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
     """Squared 2-Wasserstein distance between the pixel values of ``fake`` [N, C, H, W] (each
     channel's pooled over the batch) and a target distribution given by its sorted values
@@ -207,8 +213,7 @@ class PixelMarginal:
         self.quantiles = None
         if weight:
             pick = torch.randperm(len(data_x), generator=torch.Generator().manual_seed(0))[:images]
-            x = data_x[pick].detach().float()
-            self.quantiles = x.transpose(0, 1).flatten(1).sort(dim=1).values  # [C, M]
+            self.quantiles = sorted_pixel_values(data_x[pick].detach().float())  # [C, M]
 
     def __call__(self, loss: torch.Tensor, logs: dict, fake: torch.Tensor):
         if not self.weight:
